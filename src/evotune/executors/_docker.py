@@ -320,7 +320,9 @@ class DockerExecutor(Executor):
             path.write_bytes(data if isinstance(data, bytes) else b"")
 
     @staticmethod
-    def _final_state(state: Mapping[str, Any], timeout: float | None) -> JobState:
+    def _final_state(
+        state: Mapping[str, Any], submitted_at: float, timeout: float | None
+    ) -> JobState:
         """The job's result from a finished container's ``State``."""
         code = int(state.get("ExitCode") or 0)
         if state.get("OOMKilled"):
@@ -328,9 +330,10 @@ class DockerExecutor(Executor):
         if code == 0:
             return JobState(JobStatus.SUCCEEDED, 0)
         if timeout is not None:
-            # A controller restarted after a timeout stop still calls it a timeout.
-            started, finished = _parse_time(state.get("StartedAt")), _parse_time(state.get("FinishedAt"))
-            if started is not None and finished is not None and finished - started >= timeout:
+            # A controller restarted after a timeout stop still calls it a timeout: the
+            # container ended (killed) after its deadline.
+            finished = _parse_time(state.get("FinishedAt"))
+            if finished is not None and finished - submitted_at >= timeout:
                 return JobState(JobStatus.FAILED, code, "timeout")
         return JobState(JobStatus.FAILED, code, f"exit code {code}")
 
@@ -349,8 +352,8 @@ class DockerExecutor(Executor):
         state: Mapping[str, Any] = info.get("State") or {}
         status = state.get("Status")
         timeout = handle.data.get("timeout")
+        started_at = float(handle.data.get("started_at") or 0.0)
         if status in ("running", "paused", "restarting") and name not in self._cancelled:
-            started_at = float(handle.data.get("started_at") or 0.0)
             if timeout is None or time.time() - started_at < float(timeout):
                 return JobState(JobStatus.RUNNING)
             self._stop(handle)
@@ -366,7 +369,9 @@ class DockerExecutor(Executor):
             reason = f"cannot start: {_one_line(str(state.get('Error')), 200)}"
             return self._finish(handle, JobState(JobStatus.FAILED, code, reason))
         if status in ("exited", "dead"):
-            final = self._final_state(state, None if timeout is None else float(timeout))
+            final = self._final_state(
+                state, started_at, None if timeout is None else float(timeout)
+            )
             return self._finish(handle, final)
         return JobState(JobStatus.RUNNING)  # "removing": transient
 
