@@ -39,9 +39,10 @@ import os
 import re
 import threading
 import time
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from evotune.errors import BackendUnavailable, ExecutorError, ImageNotFound
 from evotune.executors._base import Executor, JobHandle, JobSpec, JobState, JobStatus
@@ -50,7 +51,7 @@ from evotune.executors._docker_options import DockerOptions, parse_docker_option
 if TYPE_CHECKING:
     import docker
 
-__all__ = ["DockerExecutor", "LABEL_ATTEMPT", "LABEL_MANAGED", "LABEL_STUDY", "LABEL_TRIAL"]
+__all__ = ["LABEL_ATTEMPT", "LABEL_MANAGED", "LABEL_STUDY", "LABEL_TRIAL", "DockerExecutor"]
 
 LABEL_STUDY = "evotune.study"
 LABEL_TRIAL = "evotune.trial"
