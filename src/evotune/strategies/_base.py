@@ -1,0 +1,447 @@
+"""The strategy contract, shared bookkeeping and the JSON state helpers.
+
+A strategy proposes vectors in the unit cube ``[0, 1]^dim`` (the search space decodes them into
+configurations) and learns from their scores. Every concrete strategy derives from
+:class:`Strategy` and implements its hooks (``_setup``, ``_ask``, ``_tell``, ``generation``,
+``_algorithm_state``, ``_load_algorithm_state``); the base class owns candidate ids, the optimisation direction, the
+best result so far and the outer state format, so each algorithm only ever *minimises*.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from evotune.errors import SpecError, StrategyError
+
+__all__ = [
+    "Candidate",
+    "Strategy",
+    "Vector",
+    "OptionReader",
+    "encode_float",
+    "encode_array",
+    "decode_array",
+    "encode_generator",
+    "decode_generator",
+    "encode_random_state",
+    "decode_random_state",
+]
+
+Vector = npt.NDArray[np.float64]
+STATE_FORMAT = 1
+DIRECTIONS = ("minimize", "maximize")
+
+_S = TypeVar("_S", bound="Strategy")
+
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """One proposal of a strategy: a point of ``[0, 1]^dim`` to evaluate.
+
+    ``id`` counts asks from 0 in ask order; ``generation`` is the strategy's generation when the
+    candidate was asked. ``vector`` is a read-only float64 array of shape ``(dim,)``.
+    Candidates compare by identity (an array has no single truth value).
+    """
+
+    id: int
+    vector: Vector
+    generation: int
+
+
+class OptionReader:
+    """Reads a strategy's ``options`` mapping, raising :class:`SpecError` on any bad entry.
+
+    Every read records the resolved value in :attr:`resolved`; :meth:`finish` rejects the
+    options nobody read (unknown names).
+    """
+
+    def __init__(self, options: Mapping[str, Any] | None) -> None:
+        self._given: dict[str, Any] = dict(options or {})
+        for key in self._given:
+            if not isinstance(key, str):
+                raise SpecError("strategy.options", f"option names must be strings, got {key!r}")
+        self.resolved: dict[str, Any] = {}
+
+    @staticmethod
+    def path(key: str) -> str:
+        return f"strategy.options.{key}"
+
+    def given(self, key: str) -> bool:
+        return key in self._given and self._given[key] is not None
+
+    def integer(self, key: str, default: int | None, *, minimum: int) -> int | None:
+        value = self._given.get(key, default)
+        if value is None:
+            self.resolved[key] = None
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise SpecError(self.path(key), f"must be an integer, got {value!r}")
+        value = int(value)
+        if value < minimum:
+            raise SpecError(self.path(key), f"must be >= {minimum}, got {value}")
+        self.resolved[key] = value
+        return value
+
+    def number(
+        self, key: str, default: float, *, low: float, high: float, low_open: bool = True
+    ) -> float:
+        """A real number in ``(low, high]`` (or ``[low, high]`` with ``low_open=False``)."""
+        value = self._given.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise SpecError(self.path(key), f"must be a number, got {value!r}")
+        value = float(value)
+        too_low = value <= low if low_open else value < low
+        if not math.isfinite(value) or too_low or value > high:
+            left = "(" if low_open else "["
+            raise SpecError(self.path(key), f"must be in {left}{low:g}, {high:g}], got {value!r}")
+        self.resolved[key] = value
+        return value
+
+    def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
+        value = self._given.get(key, default)
+        if value not in choices:
+            known = ", ".join(repr(c) for c in choices)
+            raise SpecError(self.path(key), f"must be one of {known}, got {value!r}")
+        self.resolved[key] = value
+        return str(value)
+
+    def fail(self, key: str, problem: str) -> SpecError:
+        return SpecError(self.path(key), problem)
+
+    def finish(self) -> dict[str, Any]:
+        unknown = sorted(k for k in self._given if k not in self.resolved)
+        if unknown:
+            known = ", ".join(sorted(self.resolved)) or "(none)"
+            raise SpecError(self.path(unknown[0]), f"unknown option; known options: {known}")
+        return dict(self.resolved)
+
+
+class Strategy(ABC):
+    """An ask/tell optimiser over ``[0, 1]^dim``: pure, seeded, asynchronous, resumable.
+
+    The contract every strategy keeps (``tests/strategies/test_contract.py`` checks it):
+
+    - :meth:`ask` returns a :class:`Candidate` with ids 0, 1, 2, ... in ask order and a float64
+      vector inside ``[0, 1]^dim``. It never raises or waits because earlier candidates are
+      still out: any number of candidates may be outstanding.
+    - :meth:`tell` takes the score of an outstanding candidate, in any order. ``None``, NaN and
+      infinities mean a failed evaluation. Scores are in the user's direction; the strategy
+      negates them once, here, for ``maximize`` (the algorithms always minimise).
+      Telling an id never asked, or the same id twice, raises :class:`StrategyError`.
+    - The same seed and the same sequence of calls give the same candidates. No I/O, no clock.
+    - :meth:`state_dict` is JSON-safe (``json.loads(json.dumps(s))`` returns an equal dict,
+      no NaN or infinity inside) and holds every random-generator state;
+      ``load_strategy(s.state_dict())`` continues exactly as the original would, outstanding
+      candidates included. ``ask``/``tell`` are the only calls that change the state.
+    - :attr:`best` is ``(vector, score)`` of the best successful evaluation told so far, in the
+      user's direction, or ``None``.
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        dim: int,
+        *,
+        seed: int = 0,
+        direction: str = "minimize",
+        steps: Sequence[float] | None = None,
+        bounds: Sequence[tuple[float, float]] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+            raise StrategyError(f"dim must be a positive integer, got {dim!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise StrategyError(f"seed must be a non-negative integer, got {seed!r}")
+        if direction not in DIRECTIONS:
+            raise SpecError("direction", f"must be 'minimize' or 'maximize', got {direction!r}")
+        self._dim = int(dim)
+        self._seed = int(seed)
+        self._direction = direction
+        self._sign = 1.0 if direction == "minimize" else -1.0
+        self._steps, self._bounds = _check_grid(self._dim, steps, bounds)
+        self._rng = np.random.default_rng(self._seed)
+        self._next_id = 0
+        self._outstanding: dict[int, Candidate] = {}
+        self._best: tuple[Vector, float] | None = None  # (vector, loss), loss minimised
+        reader = OptionReader(options)
+        self._setup(reader)
+        self._options = reader.finish()
+
+    # --- the hooks a concrete strategy implements -------------------------------------------
+
+    @abstractmethod
+    def _setup(self, options: OptionReader) -> None:
+        """Read the options (through ``options``) and build the initial algorithm state."""
+
+    @abstractmethod
+    def _ask(self, candidate_id: int) -> tuple[Vector, int]:
+        """The vector to evaluate as candidate ``candidate_id`` and its generation.
+
+        Must not raise or block, whatever is outstanding.
+        """
+
+    @abstractmethod
+    def _tell(self, candidate: Candidate, loss: float | None) -> None:
+        """The loss (minimised) of an outstanding candidate, ``None`` when it failed."""
+
+    @abstractmethod
+    def _algorithm_state(self) -> dict[str, Any]:
+        """The algorithm's own state as JSON-safe data (see the ``encode_*`` helpers)."""
+
+    @abstractmethod
+    def _load_algorithm_state(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`_algorithm_state` returned, on a freshly built instance."""
+
+    @property
+    @abstractmethod
+    def generation(self) -> int:
+        """The current generation (0 before the first update of the search distribution)."""
+
+    # --- the public contract ----------------------------------------------------------------
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def direction(self) -> str:
+        return self._direction
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The options as resolved (defaults filled in)."""
+        return dict(self._options)
+
+    @property
+    def outstanding(self) -> tuple[int, ...]:
+        """Ids of the candidates asked and not yet told, in ask order."""
+        return tuple(self._outstanding)
+
+    @property
+    def best(self) -> tuple[Vector, float] | None:
+        if self._best is None:
+            return None
+        vector, loss = self._best
+        return vector.copy(), self._sign * loss
+
+    def ask(self) -> Candidate:
+        """Propose the next candidate (see the class docstring for the contract)."""
+        raw, generation = self._ask(self._next_id)
+        vector = np.array(raw, dtype=np.float64).reshape(self._dim)
+        assert np.all((vector >= 0.0) & (vector <= 1.0)), "strategy left the unit cube"
+        vector.setflags(write=False)
+        candidate = Candidate(id=self._next_id, vector=vector, generation=int(generation))
+        self._next_id += 1
+        self._outstanding[candidate.id] = candidate
+        return candidate
+
+    def tell(self, candidate_id: int, score: float | None) -> None:
+        """Report the score of candidate ``candidate_id``; ``None``/NaN/inf mean it failed.
+
+        Raises :class:`StrategyError` for an id never asked, an id already told, or a score
+        that is not a number.
+        """
+        if isinstance(candidate_id, bool) or not isinstance(candidate_id, (int, np.integer)):
+            raise StrategyError(f"candidate id must be an integer, got {candidate_id!r}")
+        candidate_id = int(candidate_id)
+        if candidate_id not in self._outstanding:
+            if 0 <= candidate_id < self._next_id:
+                raise StrategyError(f"candidate {candidate_id} was already told")
+            raise StrategyError(
+                f"unknown candidate {candidate_id}: {self.name} has asked ids 0..{self._next_id - 1}"
+            )
+        loss: float | None = None
+        if score is not None:
+            if isinstance(score, bool) or not isinstance(
+                score, (int, float, np.integer, np.floating)
+            ):
+                raise StrategyError(f"score of candidate {candidate_id} must be a number or None")
+            if math.isfinite(float(score)):
+                loss = self._sign * float(score)
+        candidate = self._outstanding.pop(candidate_id)
+        if loss is not None and (self._best is None or loss < self._best[1]):
+            self._best = (candidate.vector.copy(), loss)
+        self._tell(candidate, loss)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The complete state as plain JSON data (see the class docstring)."""
+        return {
+            "format": STATE_FORMAT,
+            "name": self.name,
+            "dim": self._dim,
+            "seed": self._seed,
+            "direction": self._direction,
+            "steps": None if self._steps is None else self._steps.tolist(),
+            "bounds": None if self._bounds is None else self._bounds.tolist(),
+            "options": dict(self._options),
+            "next_id": self._next_id,
+            "outstanding": [
+                {"id": c.id, "generation": c.generation, "vector": c.vector.tolist()}
+                for c in self._outstanding.values()
+            ],
+            "best": None
+            if self._best is None
+            else {"vector": self._best[0].tolist(), "loss": self._best[1]},
+            "rng": encode_generator(self._rng),
+            "algorithm": self._algorithm_state(),
+        }
+
+    @classmethod
+    def from_state_dict(cls: type[_S], state: Mapping[str, Any]) -> _S:
+        """Rebuild a strategy from :meth:`state_dict`; raises :class:`StrategyError` if bad."""
+        try:
+            if state.get("format") != STATE_FORMAT:
+                raise StrategyError(f"unsupported strategy state format {state.get('format')!r}")
+            if state["name"] != cls.name:
+                raise StrategyError(f"state of {state['name']!r} given to {cls.name!r}")
+            steps, bounds = state["steps"], state["bounds"]
+            strategy = cls(
+                state["dim"],
+                seed=state["seed"],
+                direction=state["direction"],
+                steps=steps,
+                bounds=None if bounds is None else [tuple(b) for b in bounds],
+                options=state["options"],
+            )
+            strategy._next_id = int(state["next_id"])
+            for item in state["outstanding"]:
+                vector = np.array(item["vector"], dtype=np.float64)
+                vector.setflags(write=False)
+                candidate = Candidate(int(item["id"]), vector, int(item["generation"]))
+                strategy._outstanding[candidate.id] = candidate
+            best = state["best"]
+            if best is not None:
+                strategy._best = (np.array(best["vector"], dtype=np.float64), float(best["loss"]))
+            strategy._rng = decode_generator(state["rng"])
+            strategy._load_algorithm_state(state["algorithm"])
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise StrategyError(f"bad {cls.name} strategy state: {exc!r}") from exc
+        return strategy
+
+    # --- helpers for subclasses -------------------------------------------------------------
+
+    @property
+    def discrete(self) -> npt.NDArray[np.bool_]:
+        """Mask of the discrete coordinates (``steps[i] > 0``)."""
+        if self._steps is None:
+            return np.zeros(self._dim, dtype=bool)
+        return self._steps > 0
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self.name!r} dim={self._dim} generation={self.generation}"
+            f" asked={self._next_id} outstanding={len(self._outstanding)}>"
+        )
+
+
+def _check_grid(
+    dim: int, steps: Sequence[float] | None, bounds: Sequence[tuple[float, float]] | None
+) -> tuple[Vector | None, Vector | None]:
+    """Validate the discrete grid description; raises :class:`StrategyError` on misuse."""
+    if steps is None:
+        if bounds is not None:
+            raise StrategyError("bounds were given without steps")
+        return None, None
+    steps_a = np.array(steps, dtype=np.float64)
+    if steps_a.shape != (dim,) or not np.all(np.isfinite(steps_a)) or np.any(steps_a < 0):
+        raise StrategyError(f"steps must be {dim} finite numbers >= 0, got {list(steps)!r}")
+    if bounds is None:
+        bounds_a = np.tile([0.0, 1.0], (dim, 1))
+    else:
+        bounds_a = np.array([tuple(b) for b in bounds], dtype=np.float64)
+        if bounds_a.shape != (dim, 2) or not np.all(np.isfinite(bounds_a)):
+            raise StrategyError(f"bounds must be {dim} (low, high) pairs, got {list(bounds)!r}")
+    for i in np.flatnonzero(steps_a > 0):
+        low, high = bounds_a[i]
+        if not 0.0 <= low < high <= 1.0:
+            raise StrategyError(f"bounds[{i}] must satisfy 0 <= low < high <= 1, got {low, high}")
+        if high + steps_a[i] / 2 - low < steps_a[i]:
+            raise StrategyError(f"coordinate {i} has fewer than two grid points")
+    return steps_a, bounds_a
+
+
+# --- JSON state helpers ---------------------------------------------------------------------
+# Floats go through json as their repr, which round-trips float64 exactly. NaN and infinities
+# are not JSON, so they are stored as the strings "nan", "inf", "-inf".
+
+
+def encode_float(x: float) -> float | str:
+    """A float for JSON: itself when finite, else ``"nan"``/``"inf"``/``"-inf"`` (read by float)."""
+    x = float(x)
+    return x if math.isfinite(x) else str(x)
+
+
+def encode_array(array: npt.ArrayLike | None) -> dict[str, Any] | None:
+    """A float array as ``{"shape": [...], "data": [...]}`` (``None`` stays ``None``)."""
+    if array is None:
+        return None
+    a = np.asarray(array, dtype=np.float64)
+    return {"shape": list(a.shape), "data": [encode_float(x) for x in a.ravel().tolist()]}
+
+
+def decode_array(data: Mapping[str, Any] | None) -> Vector | None:
+    """Inverse of :func:`encode_array`."""
+    if data is None:
+        return None
+    flat = np.array([float(x) for x in data["data"]], dtype=np.float64)
+    return flat.reshape([int(n) for n in data["shape"]])
+
+
+def encode_generator(rng: np.random.Generator) -> dict[str, Any]:
+    """A PCG64 generator's state; its 128-bit integers as decimal strings (JSON-safe anywhere)."""
+    state = rng.bit_generator.state
+    if state["bit_generator"] != "PCG64":
+        raise StrategyError(f"cannot store a {state['bit_generator']} generator")
+    return {
+        "bit_generator": "PCG64",
+        "state": str(state["state"]["state"]),
+        "inc": str(state["state"]["inc"]),
+        "has_uint32": int(state["has_uint32"]),
+        "uinteger": int(state["uinteger"]),
+    }
+
+
+def decode_generator(data: Mapping[str, Any]) -> np.random.Generator:
+    """Inverse of :func:`encode_generator`."""
+    bit_generator = np.random.PCG64()
+    bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": int(data["state"]), "inc": int(data["inc"])},
+        "has_uint32": int(data["has_uint32"]),
+        "uinteger": int(data["uinteger"]),
+    }
+    return np.random.Generator(bit_generator)
+
+
+def encode_random_state(rng: np.random.RandomState) -> dict[str, Any]:
+    """A legacy MT19937 ``RandomState`` (what cmaes uses), including its cached Gaussian."""
+    name, keys, pos, has_gauss, cached = rng.get_state(legacy=True)
+    if name != "MT19937":
+        raise StrategyError(f"cannot store a {name} random state")
+    return {
+        "keys": [int(k) for k in keys],
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "cached_gaussian": float(cached),
+    }
+
+
+def decode_random_state(data: Mapping[str, Any]) -> np.random.RandomState:
+    """Inverse of :func:`encode_random_state`."""
+    rng = np.random.RandomState()
+    keys = np.array(data["keys"], dtype=np.uint32)
+    rng.set_state(
+        ("MT19937", keys, int(data["pos"]), int(data["has_gauss"]), float(data["cached_gaussian"]))
+    )
+    return rng
