@@ -25,6 +25,7 @@ from evotune.executors import JobHandle, JobSpec, JobState, JobStatus, create_ex
 from evotune.executors._docker import DockerExecutor
 
 BASE_IMAGE = "evotune/python-base:bookworm"
+JOB_IMAGE = "evotune/digits:latest"  # the base plus evotune.trial on PYTHONPATH
 needs_engine = pytest.mark.docker
 
 
@@ -37,13 +38,22 @@ def engine_problem(image: str = BASE_IMAGE) -> str | None:
     return None
 
 
-@pytest.fixture(scope="module")
-def engine() -> None:
-    problem = engine_problem()
+def skip_or_fail(problem: str | None) -> None:
     if problem is not None:
         if os.environ.get("EVOTUNE_REQUIRE_DOCKER") == "1":
             pytest.fail(f"EVOTUNE_REQUIRE_DOCKER=1 but the Docker tests cannot run: {problem}")
         pytest.skip(f"no usable Docker engine: {problem}")
+
+
+@pytest.fixture(scope="module")
+def engine() -> None:
+    skip_or_fail(engine_problem())
+
+
+@pytest.fixture(scope="module")
+def job_image(engine: None) -> str:
+    skip_or_fail(engine_problem(JOB_IMAGE))
+    return JOB_IMAGE
 
 
 @pytest.fixture
@@ -174,6 +184,22 @@ def test_job_succeeds_and_its_outputs_come_back(tmp_path: Path, study: str) -> N
         "EXTRA": "x",
     }
     assert executor.poll(handle) == JobState(JobStatus.SUCCEEDED, 0)
+
+
+@needs_engine
+def test_report_helper_in_the_job_image_reaches_the_controllers_parser(
+    tmp_path: Path, study: str, job_image: str
+) -> None:
+    from evotune.trial import read_metrics
+
+    code = "from evotune.trial import report; report(accuracy=0.5, step=1); report(accuracy=0.9)"
+    executor = DockerExecutor(image=job_image)
+    spec = make_spec(tmp_path, study, code)
+    handle = executor.submit(spec)
+    assert wait_final(executor, handle).status is JobStatus.SUCCEEDED, spec.stderr_path.read_text()
+    metrics = read_metrics(spec.stdout_path, spec.output_dir)
+    assert metrics.series("accuracy") == [(1, 0.5), (None, 0.9)]
+    assert metrics.malformed == 0
 
 
 @needs_engine
