@@ -8,6 +8,7 @@ message need no engine and always run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -184,6 +185,18 @@ def test_job_succeeds_and_its_outputs_come_back(tmp_path: Path, study: str) -> N
         "EXTRA": "x",
     }
     assert executor.poll(handle) == JobState(JobStatus.SUCCEEDED, 0)
+
+
+@needs_engine
+def test_host_output_paths_in_argv_are_rewritten_to_the_mount(tmp_path: Path, study: str) -> None:
+    executor = DockerExecutor(image=BASE_IMAGE, output_mount="/out")
+    spec = make_spec(tmp_path, study, "")
+    host_model = str(spec.output_dir / "model.onnx")
+    code = "import os, sys; print(sys.argv[1], os.environ['EVOTUNE_OUTPUT_DIR'])"
+    spec = dataclasses.replace(spec, argv=("python3", "-c", code, host_model))
+    handle = executor.submit(spec)
+    assert wait_final(executor, handle).status is JobStatus.SUCCEEDED
+    assert spec.stdout_path.read_text() == "/out/model.onnx /out\n"
 
 
 @needs_engine

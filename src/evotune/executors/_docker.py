@@ -145,12 +145,14 @@ def _parse_time(stamp: str | None) -> float | None:
     return moment.timestamp()
 
 
-def _rewrite(value: str, host: str, inside: str) -> str:
-    """``value`` with a leading host output path replaced by its in-container path."""
-    if value == host:
-        return inside
-    if value.startswith(host + "/"):
-        return inside + value[len(host) :]
+def _rewrite(value: str, hosts: tuple[str, ...], inside: str) -> str:
+    """``value`` with a leading host output path (any of ``hosts``, the spelling of the spec
+    and the resolved one) replaced by its in-container path."""
+    for host in hosts:
+        if value == host:
+            return inside
+        if value.startswith(host + "/"):
+            return inside + value[len(host) :]
     return value
 
 
@@ -171,6 +173,12 @@ class DockerExecutor(Executor):
         self._lock = threading.Lock()
         self._final: dict[str, JobState] = {}
         self._cancelled: set[str] = set()
+        self._ids: dict[str, str] = {}  # name -> container id found by reattach
+
+    def _ref(self, handle: JobHandle) -> str:
+        """The engine's reference to the handle's container: its id, or its name."""
+        name = str(handle.data["name"])
+        return self._ids.get(name) or str(handle.data.get("container_id") or name)
 
     # -- engine -------------------------------------------------------------------------------
 
@@ -213,12 +221,13 @@ class DockerExecutor(Executor):
         """The keyword arguments of ``containers.create`` for this attempt."""
         opts = self.options
         host = str(output_dir)
+        hosts = (host,) if str(spec.output_dir) == host else (host, str(spec.output_dir))
         inside = str(PurePosixPath(opts.output_mount))
-        env = {**opts.env, **{key: _rewrite(value, host, inside) for key, value in spec.env.items()}}
+        env = {**opts.env, **{key: _rewrite(val, hosts, inside) for key, val in spec.env.items()}}
         env["EVOTUNE_OUTPUT_DIR"] = inside
         config: dict[str, Any] = {
             "image": opts.image,
-            "command": [_rewrite(arg, host, inside) for arg in spec.argv],
+            "command": [_rewrite(arg, hosts, inside) for arg in spec.argv],
             "name": container_name(spec),
             "environment": env,
             "labels": self._labels(spec),
@@ -303,7 +312,7 @@ class DockerExecutor(Executor):
         import docker.errors
 
         client = self._client()
-        ref = handle.data.get("container_id") or handle.data["name"]
+        ref = self._ref(handle)
         with _engine_errors():
             try:
                 return dict(client.api.inspect_container(ref))
@@ -312,7 +321,7 @@ class DockerExecutor(Executor):
 
     def _write_logs(self, handle: JobHandle) -> None:
         client = self._client()
-        ref = handle.data.get("container_id") or handle.data["name"]
+        ref = self._ref(handle)
         for path_key, streams in (("stdout_path", (True, False)), ("stderr_path", (False, True))):
             with _engine_errors():
                 data = client.api.logs(ref, stdout=streams[0], stderr=streams[1], timestamps=False)
@@ -354,13 +363,13 @@ class DockerExecutor(Executor):
         status = state.get("Status")
         timeout = handle.data.get("timeout")
         started_at = float(handle.data.get("started_at") or 0.0)
-        if status in ("running", "paused", "restarting") and name not in self._cancelled:
+        waiting = status == "created" and not state.get("Error")
+        alive = status in ("running", "paused", "restarting")
+        if (alive or waiting) and name not in self._cancelled:
             if timeout is None or time.time() - started_at < float(timeout):
-                return JobState(JobStatus.RUNNING)
+                return JobState(JobStatus.RUNNING if alive else JobStatus.PENDING)
             self._stop(handle)
             return self._finish(handle, JobState(JobStatus.FAILED, None, "timeout"))
-        if status == "created" and not state.get("Error") and name not in self._cancelled:
-            return JobState(JobStatus.PENDING)
         if name in self._cancelled:
             if status in ("running", "paused", "restarting"):
                 self._stop(handle)
@@ -385,7 +394,7 @@ class DockerExecutor(Executor):
         import docker.errors
 
         client = self._client()
-        ref = handle.data.get("container_id") or handle.data["name"]
+        ref = self._ref(handle)
         with _engine_errors():
             try:
                 client.api.stop(ref, timeout=STOP_GRACE)
@@ -408,12 +417,16 @@ class DockerExecutor(Executor):
         restart): ``True`` when it exists, running or exited, else ``False`` (the job is lost).
         """
         containers = self._find(spec.study, spec.trial_number, spec.attempt)
-        return bool(containers)
+        if not containers:
+            return False
+        self._ids[str(handle.data["name"])] = str(containers[0]["Id"])
+        return True
 
     def release(self, handle: JobHandle) -> None:
         """Remove the attempt's container (forcibly, should it still run). Idempotent."""
         name = str(handle.data["name"])
-        self._remove(str(handle.data.get("container_id") or name))
+        self._remove(self._ref(handle))
+        self._ids.pop(name, None)
         self._cancelled.discard(name)
 
     def _remove(self, ref: str) -> None:
