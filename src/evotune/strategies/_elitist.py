@@ -50,7 +50,7 @@ class ElitistStrategy(Strategy):
 
     - ``population_size`` (int >= 2, default 16): N.
     - ``elite_size`` (int, 0 <= E < N, default max(1, N // 8)): the best E carry over unchanged.
-    - ``mutation_rate`` (0 < p <= 1, default 0.3): per-coordinate mutation probability.
+    - ``mutation_rate`` (0 < p <= 1, default 0.2): per-coordinate mutation probability.
     - ``sigma`` (0 < s <= 1, default 0.1): standard deviation of the Gaussian mutation.
     - ``parent_selection`` (``tournament`` | ``none``, default ``tournament``). ``none`` is the
       pseudocode exactly: the non-elite at rank k (k = E..N-1) is mutated in place, i.e. it is
@@ -103,7 +103,7 @@ class ElitistStrategy(Strategy):
         assert elite is not None
         if elite >= n:
             raise options.fail("elite_size", f"must be < population_size ({n}), got {elite}")
-        self._mutation_rate = options.number("mutation_rate", 0.3, low=0.0, high=1.0)
+        self._mutation_rate = options.number("mutation_rate", 0.2, low=0.0, high=1.0)
         self._sigma = options.number("sigma", 0.1, low=0.0, high=1.0)
         self._selection = options.choice("parent_selection", "tournament", ("tournament", "none"))
         tsize = options.integer("tournament_size", min(3, n), minimum=1)

@@ -1,0 +1,163 @@
+"""The Strategy contract, run against every strategy and variant (see ``Strategy``'s docstring)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from evotune.errors import StrategyError
+from evotune.strategies import Candidate, Strategy, load_strategy
+
+from .conftest import Variant
+
+
+def sphere(x: np.ndarray) -> float:
+    return float(((x - 0.3) ** 2).sum())
+
+
+def roundtrip(s: Strategy) -> Strategy:
+    text = json.dumps(s.state_dict(), allow_nan=False)  # strict JSON: no NaN/Infinity inside
+    return load_strategy(json.loads(text))
+
+
+def drive(s: Strategy, n: int, *, lag: int = 8, seed: int = 0, fail: float = 0.15) -> list[Candidate]:
+    """Ask n candidates keeping up to ``lag`` out, telling them in shuffled order with failures.
+
+    Returns the candidates still outstanding at the end.
+    """
+    rng = np.random.default_rng(seed)
+    out: list[Candidate] = []
+    for _ in range(n):
+        out.append(s.ask())
+        while len(out) >= lag:
+            c = out.pop(int(rng.integers(len(out))))
+            r = rng.random()
+            score: float | None = sphere(c.vector)
+            if r < fail / 2:
+                score = None
+            elif r < fail:
+                score = math.nan
+            s.tell(c.id, score)
+    return out
+
+
+def test_asks_are_numbered_vectors_in_the_unit_cube(variant: Variant) -> None:
+    s = variant.make()
+    for i in range(40):
+        c = s.ask()
+        assert c.id == i
+        assert c.vector.dtype == np.float64 and c.vector.shape == (s.dim,)
+        assert np.all((c.vector >= 0) & (c.vector <= 1))
+        assert not c.vector.flags.writeable
+        assert c.generation == s.generation
+        s.tell(c.id, sphere(c.vector))
+    assert s.name == variant.name and s.dim == 5
+
+
+def test_same_seed_same_asks_other_seed_other_asks(variant: Variant) -> None:
+    runs = []
+    for seed in (4, 4, 5):
+        s = variant.make(seed=seed)
+        drive(s, 120)
+        runs.append(np.array([s.ask().vector for _ in range(10)]))
+    assert np.array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+@pytest.mark.parametrize("stop_at", [3, 37, 150])
+def test_json_state_resumes_identically_with_candidates_outstanding(
+    variant: Variant, stop_at: int
+) -> None:
+    s = variant.make(seed=11)
+    out = drive(s, stop_at)
+    assert out, "the point is to save with candidates outstanding"
+    t = roundtrip(s)
+    assert t.outstanding == s.outstanding and t.generation == s.generation
+    assert json.dumps(t.state_dict(), sort_keys=True) == json.dumps(s.state_dict(), sort_keys=True)
+    # Finish the outstanding ones, then keep going: both must behave identically.
+    for strategy in (s, t):
+        for c in out:
+            strategy.tell(c.id, sphere(c.vector))
+    for _ in range(60):
+        a, b = s.ask(), t.ask()
+        assert a.id == b.id and a.generation == b.generation
+        assert np.array_equal(a.vector, b.vector)
+        s.tell(a.id, sphere(a.vector))
+        t.tell(b.id, sphere(b.vector))
+    assert s.best is not None and t.best is not None
+    assert s.best[1] == t.best[1] and np.array_equal(s.best[0], t.best[0])
+
+
+def test_asynchronous_use_with_failures_accounts_for_every_candidate(variant: Variant) -> None:
+    s = variant.make(seed=2)
+    out = drive(s, 300, lag=9, seed=3, fail=0.3)  # 8 outstanding at every ask
+    rng = np.random.default_rng(9)
+    for i in rng.permutation(len(out)):
+        s.tell(out[i].id, None)
+    assert s.outstanding == ()
+    for cid in (0, 150, 299):  # every candidate was told exactly once
+        with pytest.raises(StrategyError, match=f"candidate {cid} was already told"):
+            s.tell(cid, 1.0)
+    if variant.name in ("cma", "elitist"):
+        assert s.generation >= 5
+    if variant.name == "cma":
+        counts = s.state_dict()["algorithm"]["counts"]
+        batch = s.state_dict()["algorithm"]["batch"]
+        assert counts["received"] == 300
+        assert counts["received"] == counts["updated"] + len(batch) + counts["stale"]
+    s.ask()  # still serves
+
+
+def test_misuse_raises_strategy_error(variant: Variant) -> None:
+    s = variant.make()
+    c = s.ask()
+    with pytest.raises(StrategyError, match="unknown candidate 1"):
+        s.tell(1, 0.0)
+    with pytest.raises(StrategyError, match="unknown candidate -1"):
+        s.tell(-1, 0.0)
+    with pytest.raises(StrategyError, match="must be a number or None"):
+        s.tell(c.id, "0.5")  # type: ignore[arg-type]
+    s.tell(c.id, 0.5)  # the refused tells changed nothing
+    with pytest.raises(StrategyError, match="candidate 0 was already told"):
+        s.tell(c.id, 0.5)
+
+
+def test_best_tracks_successes_in_the_users_direction(variant: Variant) -> None:
+    s = variant.make(direction="maximize")
+    assert s.best is None
+    told: list[tuple[np.ndarray, float]] = []
+    for i in range(50):
+        c = s.ask()
+        score = None if i % 7 == 0 else -sphere(c.vector)
+        s.tell(c.id, score)
+        if score is not None:
+            told.append((c.vector, score))
+    best = s.best
+    assert best is not None
+    top = max(told, key=lambda t: t[1])
+    assert best[1] == top[1] and np.array_equal(best[0], top[0])
+
+
+def test_maximize_is_minimize_of_the_negated_score(variant: Variant) -> None:
+    up, down = variant.make(seed=6, direction="maximize"), variant.make(seed=6)
+    for _ in range(400):
+        a, b = up.ask(), down.ask()
+        assert np.array_equal(a.vector, b.vector)
+        up.tell(a.id, -sphere(a.vector))
+        down.tell(b.id, sphere(b.vector))
+    assert up.best is not None and down.best is not None
+    assert up.best[1] == -down.best[1]
+    if variant.name != "random" and variant.name != "sobol" and "none" not in str(variant.options):
+        assert up.best[1] > -0.01  # it found the maximum 0 at x = 0.3
+
+
+def test_a_state_for_one_strategy_is_refused_elsewhere(variant: Variant) -> None:
+    state: dict[str, Any] = variant.make().state_dict()
+    with pytest.raises(StrategyError, match="not a strategy state"):
+        load_strategy({**state, "name": "nope"})
+    with pytest.raises(StrategyError, match="bad .* strategy state"):
+        load_strategy({**state, "algorithm": None} if variant.name != "random" else {**state, "rng": {}})
