@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evotune.strategies import Candidate, Strategy, create_strategy, load_strategy
+from evotune.strategies import Candidate, CMAStrategy, Strategy, create_strategy, load_strategy
 
 
 def sphere(x: np.ndarray) -> float:
@@ -41,7 +41,9 @@ def test_separable_variant_also_solves_the_sphere() -> None:
 def test_still_converges_when_some_evaluations_fail() -> None:
     s = create_strategy("cma", 10, seed=4)
     rng = np.random.default_rng(0)
-    assert evaluations_to(s, lambda x: None if rng.random() < 0.3 else sphere(x), 1e-6, 3000) <= 3000
+    assert (
+        evaluations_to(s, lambda x: None if rng.random() < 0.3 else sphere(x), 1e-6, 3000) <= 3000
+    )
 
 
 STEPS = [0.0, 0.2, 0.0, 0.25, 0.125]
@@ -84,7 +86,7 @@ def test_late_results_enter_the_current_batch() -> None:
 
 def test_a_late_far_sample_has_its_step_shortened() -> None:
     s = create_strategy("cma", 4, seed=0)
-    assert isinstance(s, __import__("evotune.strategies", fromlist=["x"]).CMAStrategy)
+    assert isinstance(s, CMAStrategy)
     mean = np.full(4, 0.5)
     near, far = mean + 0.3 * 0.1, mean + 0.3 * 10.0  # sigma0 = 0.3, C = I
     assert np.array_equal(s._clip_step(near), near)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evotune.errors import StrategyError
 from evotune.strategies import Candidate, Strategy, load_strategy
 
-from .conftest import Variant
+if TYPE_CHECKING:
+    from .conftest import Variant
 
 
 def sphere(x: np.ndarray) -> float:
@@ -24,7 +27,9 @@ def roundtrip(s: Strategy) -> Strategy:
     return load_strategy(json.loads(text))
 
 
-def drive(s: Strategy, n: int, *, lag: int = 8, seed: int = 0, fail: float = 0.15) -> list[Candidate]:
+def drive(
+    s: Strategy, n: int, *, lag: int = 8, seed: int = 0, fail: float = 0.15
+) -> list[Candidate]:
     """Ask n candidates keeping up to ``lag`` out, telling them in shuffled order with failures.
 
     Returns the candidates still outstanding at the end.
@@ -102,7 +107,9 @@ def test_asynchronous_use_with_failures_accounts_for_every_candidate(variant: Va
     for cid in (0, 150, 299):  # every candidate was told exactly once
         with pytest.raises(StrategyError, match=f"candidate {cid} was already told"):
             s.tell(cid, 1.0)
-    if variant.name in ("cma", "elitist"):
+    # The literal pseudocode (parent_selection none) never selects among non-elites: it is no
+    # better than random search, so only the selecting variants must find the maximum.
+    if variant.name in ("cma", "elitist") and variant.options.get("parent_selection") != "none":
         assert s.generation >= 5
     if variant.name == "cma":
         counts = s.state_dict()["algorithm"]["counts"]
@@ -151,7 +158,9 @@ def test_maximize_is_minimize_of_the_negated_score(variant: Variant) -> None:
         down.tell(b.id, sphere(b.vector))
     assert up.best is not None and down.best is not None
     assert up.best[1] == -down.best[1]
-    if variant.name != "random" and variant.name != "sobol" and "none" not in str(variant.options):
+    # The literal pseudocode (parent_selection none) never selects among non-elites: it is no
+    # better than random search, so only the selecting variants must find the maximum.
+    if variant.name in ("cma", "elitist") and variant.options.get("parent_selection") != "none":
         assert up.best[1] > -0.01  # it found the maximum 0 at x = 0.3
 
 
@@ -160,4 +169,39 @@ def test_a_state_for_one_strategy_is_refused_elsewhere(variant: Variant) -> None
     with pytest.raises(StrategyError, match="not a strategy state"):
         load_strategy({**state, "name": "nope"})
     with pytest.raises(StrategyError, match="bad .* strategy state"):
-        load_strategy({**state, "algorithm": None} if variant.name != "random" else {**state, "rng": {}})
+        load_strategy(
+            {**state, "algorithm": None} if variant.name != "random" else {**state, "rng": {}}
+        )
+
+
+OPS = st.lists(
+    st.tuples(st.sampled_from(["ask", "ask", "tell", "fail", "nan"]), st.integers(0, 1000)),
+    max_size=80,
+)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(ops=OPS, save_at=st.integers(0, 80))
+def test_any_interleaving_resumes_identically(
+    variant: Variant, ops: list[tuple[str, int]], save_at: int
+) -> None:
+    """Property: whatever the asks and tells before it, a JSON round trip changes nothing."""
+    strategies = [variant.make(seed=1)]
+    outs: list[list[Candidate]] = [[]]
+    for step, (op, k) in enumerate(ops + [("ask", 0)] * 5):
+        if step == save_at:
+            strategies.append(roundtrip(strategies[0]))
+            outs.append(list(outs[0]))
+        results = []
+        for s, out in zip(strategies, outs):
+            if op == "ask":
+                c = s.ask()
+                out.append(c)
+                results.append((c.id, c.generation, c.vector.tolist()))
+            elif out:
+                c = out.pop(k % len(out))
+                score = {"tell": sphere(c.vector), "fail": None, "nan": math.nan}[op]
+                s.tell(c.id, score)
+        assert all(r == results[0] for r in results)

@@ -106,7 +106,9 @@ def test_extra_asks_are_served_and_their_results_join_the_next_selection() -> No
 
 
 def test_steady_state_replaces_the_worst_member_only_when_better() -> None:
-    s = create_strategy("elitist", D, seed=3, options={"population_size": 4, "mode": "steady_state"})
+    s = create_strategy(
+        "elitist", D, seed=3, options={"population_size": 4, "mode": "steady_state"}
+    )
     first = [s.ask() for _ in range(4)]
     for i, c in enumerate(first):
         s.tell(c.id, float(i))  # losses 0, 1, 2, 3

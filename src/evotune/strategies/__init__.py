@@ -14,13 +14,13 @@ from evotune.strategies._random import RandomStrategy, SobolStrategy
 from evotune.strategies._registry import create_strategy, load_strategy, strategy_names
 
 __all__ = [
+    "CMAStrategy",
     "Candidate",
+    "ElitistStrategy",
+    "RandomStrategy",
+    "SobolStrategy",
     "Strategy",
     "create_strategy",
     "load_strategy",
     "strategy_names",
-    "CMAStrategy",
-    "ElitistStrategy",
-    "RandomStrategy",
-    "SobolStrategy",
 ]

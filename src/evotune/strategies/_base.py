@@ -22,16 +22,16 @@ from evotune.errors import SpecError, StrategyError
 
 __all__ = [
     "Candidate",
+    "OptionReader",
     "Strategy",
     "Vector",
-    "OptionReader",
-    "encode_float",
-    "encode_array",
     "decode_array",
-    "encode_generator",
     "decode_generator",
-    "encode_random_state",
     "decode_random_state",
+    "encode_array",
+    "encode_float",
+    "encode_generator",
+    "encode_random_state",
 ]
 
 Vector = npt.NDArray[np.float64]
@@ -267,8 +267,12 @@ class Strategy(ABC):
                 score, (int, float, np.integer, np.floating)
             ):
                 raise StrategyError(f"score of candidate {candidate_id} must be a number or None")
-            if math.isfinite(float(score)):
-                loss = self._sign * float(score)
+            try:
+                value = float(score)
+            except OverflowError:  # an int too large for a float: not a usable score
+                value = math.inf
+            if math.isfinite(value):
+                loss = self._sign * value
         candidate = self._outstanding.pop(candidate_id)
         if loss is not None and (self._best is None or loss < self._best[1]):
             self._best = (candidate.vector.copy(), loss)
@@ -298,7 +302,7 @@ class Strategy(ABC):
         }
 
     @classmethod
-    def from_state_dict(cls: type[_S], state: Mapping[str, Any]) -> _S:
+    def from_state_dict(cls: type[_S], state: Mapping[str, Any]) -> _S:  # noqa: PYI019 (3.10)
         """Rebuild a strategy from :meth:`state_dict`; raises :class:`StrategyError` if bad."""
         try:
             if state.get("format") != STATE_FORMAT:

@@ -233,9 +233,7 @@ class CMAStrategy(Strategy):
             "variant": self._variant,
             "run": self._run,
             "generation": self._generation,
-            "batch": [
-                {"x": x.tolist(), "loss": loss} for x, loss in self._batch
-            ],
+            "batch": [{"x": x.tolist(), "loss": loss} for x, loss in self._batch],
             "pending": [
                 {"id": cid, "run": run, "generation": gen, "x": x.tolist()}
                 for cid, (run, gen, x) in self._pending.items()

@@ -31,7 +31,9 @@ class _Member:
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> _Member:
         loss = data["loss"]
-        return _Member(np.array(data["vector"], dtype=np.float64), None if loss is None else float(loss))
+        return _Member(
+            np.array(data["vector"], dtype=np.float64), None if loss is None else float(loss)
+        )
 
 
 def _ranked(members: Sequence[_Member]) -> list[_Member]:
@@ -109,9 +111,7 @@ class ElitistStrategy(Strategy):
         tsize = options.integer("tournament_size", min(3, n), minimum=1)
         assert tsize is not None
         if tsize > n:
-            raise options.fail(
-                "tournament_size", f"must be <= population_size ({n}), got {tsize}"
-            )
+            raise options.fail("tournament_size", f"must be <= population_size ({n}), got {tsize}")
         self._mode = options.choice("mode", "generational", ("generational", "steady_state"))
         if self._mode == "steady_state" and self._selection == "none":
             raise options.fail(
