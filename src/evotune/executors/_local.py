@@ -29,7 +29,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -59,7 +59,7 @@ class _Job:
     term_sent_at: float | None = None  # time.monotonic()
     kill_sent: bool = False
     final: JobState | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    boot_id: str | None = None  # of the machine the job started on (None: not recorded)
 
 
 def _proc_stat(pid: int) -> tuple[str, int] | None:
@@ -237,7 +237,7 @@ class LocalExecutor(Executor):
         state, start = stat
         if job.proc_start is not None and start != job.proc_start:
             return False
-        if job.extra.get("boot_id") not in (None, _boot_id()):
+        if job.boot_id is not None and job.boot_id != _boot_id():
             return False
         return state not in ("Z", "X", "x")
 
@@ -247,7 +247,7 @@ class LocalExecutor(Executor):
         reason: str | None = None
         if recorded is not None:
             if "error" in recorded:
-                exit_code, reason = 127, f"cannot start: {recorded['error']}"
+                exit_code, reason = 127, str(recorded["error"])
             elif isinstance(recorded.get("signal"), int):
                 exit_code, reason = -recorded["signal"], f"killed by signal {recorded['signal']}"
             elif isinstance(recorded.get("exit_code"), int):
@@ -371,7 +371,7 @@ class LocalExecutor(Executor):
                 proc_start=None if data.get("proc_start") is None else int(data["proc_start"]),
                 exit_file=Path(str(data["exit_file"])),
                 deadline=None if timeout is None else started_at + float(timeout),
-                extra={"boot_id": data.get("boot_id")},
+                boot_id=None if data.get("boot_id") is None else str(data["boot_id"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ExecutorError(f"malformed local job handle: {exc}") from exc

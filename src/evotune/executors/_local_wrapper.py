@@ -11,7 +11,7 @@ Promises:
   go once to every other process of the group (the job and its children); ``SIGUSR1`` and
   ``SIGUSR2`` go to the job's main process only;
 - when the job ends, writes ``EXIT_FILE`` atomically with one JSON object:
-  ``{"exit_code": N}``, ``{"signal": N}``, or ``{"error": "..."}`` when the job cannot start,
+  ``{"exit_code": N}``, ``{"signal": N}``, or ``{"error": "cannot start ..."}`` when the job cannot start,
   so a controller that is not the wrapper's parent can still learn the result;
 - then kills whatever is left of the process group (processes the job left behind),
   itself included when it leads the group.
