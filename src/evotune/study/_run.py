@@ -1,0 +1,110 @@
+"""Open or resume a study and run it: the one entry point the CLI and the Python API share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from evotune.errors import SpecError, StorageError
+from evotune.executors import Executor, create_executor
+from evotune.storage import Storage, StudyRecord, TrialRecord, get_storage
+from evotune.study._controller import Controller, install_interrupt
+from evotune.study._spec import StudySpec, parse_study
+from evotune.study._view import View
+
+# Fields that may change between runs of one study; everything else defines the study.
+_MUTABLE = ("budget", "parallelism", "base_dir", "storage", "runs_dir")
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    name: str
+    status: str
+    stop_reason: str | None
+    trials: list[TrialRecord]
+    best: TrialRecord | None
+    direction: str
+    metric: str
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.trials:
+            out[t.state] = out.get(t.state, 0) + 1
+        return out
+
+
+def best_trial(trials: list[TrialRecord], direction: str) -> TrialRecord | None:
+    scored = [t for t in trials if t.state == "succeeded" and t.score is not None]
+    if not scored:
+        return None
+    pick = max if direction == "maximize" else min
+    return pick(scored, key=lambda t: (t.score if direction == "maximize" else t.score, -t.number))
+
+
+def summarize(storage: Storage, study: StudyRecord) -> StudySummary:
+    spec = study.spec
+    trials = storage.trials(study.id)
+    direction, metric = spec["objective"]["direction"], spec["objective"]["metric"]
+    current = storage.get_study(study.name) or study
+    return StudySummary(name=study.name, status=current.status, stop_reason=current.stop_reason,
+                        trials=trials, best=best_trial(trials, direction), direction=direction,
+                        metric=metric)
+
+
+def open_study(spec: StudySpec, storage: Storage, *, must_exist: bool = False) -> StudyRecord:
+    """The study named by ``spec`` in ``storage``: created when new, checked when it exists.
+
+    A study that exists may change only its budget and parallelism; any other difference is a
+    :class:`StorageError` naming the first differing field.
+    """
+    stored = storage.get_study(spec.name)
+    new = spec.to_json()
+    if stored is None:
+        if must_exist:
+            raise StorageError(f"storage: no study named {spec.name!r} in {storage.url}; start it with `evotune run`")
+        return storage.create_study(spec.name, new)
+    for key in sorted(set(new) | set(stored.spec)):
+        if key not in _MUTABLE and new.get(key) != stored.spec.get(key):
+            raise StorageError(
+                f"storage: study {spec.name!r} already exists in {storage.url} with a different "
+                f"{key!r}; give the study a new name, or restore its {key!r} to resume it")
+    if new != stored.spec:
+        storage.update_spec(stored.id, new)
+    return stored
+
+
+def prepare_executor(spec: StudySpec) -> Executor:
+    """Build the study's executor and check its backend before anything is written."""
+    executor = create_executor(spec.executor.kind, spec.executor.options)
+    executor.check()
+    return executor
+
+
+def run_study(spec: StudySpec | dict[str, Any], *, view: View | None = None,
+              executor: Executor | None = None, storage: Storage | None = None,
+              must_exist: bool = False, poll_interval: float = 0.01) -> StudySummary:
+    """Run (or resume) a study to its end and return its summary.
+
+    ``spec`` is a :class:`StudySpec` or the same fields as a mapping. Ctrl-C (SIGINT) and
+    SIGTERM stop gracefully: running trials are cancelled and recorded; running the same study
+    again resumes it.
+    """
+    if not isinstance(spec, StudySpec):
+        spec = parse_study(spec)
+    executor = executor or prepare_executor(spec)
+    storage = storage or get_storage(spec.storage_url)
+    try:
+        study = open_study(spec, storage, must_exist=must_exist)
+        controller = Controller(spec, study, storage, executor, view=view, poll_interval=poll_interval)
+        restore = install_interrupt(controller)
+        try:
+            controller.run()
+        finally:
+            restore()
+        return summarize(storage, study)
+    finally:
+        executor.close()
+
+
+__all__ = ["StudySummary", "best_trial", "open_study", "run_study", "summarize", "SpecError"]
