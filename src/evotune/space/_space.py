@@ -13,7 +13,7 @@ from evotune.errors import ConfigError, SpecError
 
 from ._dict import join, parse_space
 from ._params import Categorical, Param
-from ._values import Scalar, show
+from ._values import Scalar, describe, show
 
 __all__ = ["Space"]
 
@@ -217,7 +217,9 @@ class Space(Mapping[str, Param]):
         ints; ``true`` is not ``1``.
         """
         if not isinstance(config, Mapping):
-            raise ConfigError(f"config must be a mapping of parameter names to values, got {show(config)}")
+            raise ConfigError(
+                f"config must be a mapping of parameter names to values, got {describe(config)}"
+            )
         for key in config:
             if key not in self._params:
                 raise ConfigError(
