@@ -86,13 +86,17 @@ def test_env_overlays_the_host_env_and_workdir_is_the_cwd(
 ) -> None:
     monkeypatch.setenv("HOST_ONLY", "host")
     monkeypatch.setenv("OVERRIDDEN", "host")
+    monkeypatch.setenv("EVOTUNE_OBJECTIVE", "the controller's own")  # not the job's
     workdir = tmp_path / "wd"
     workdir.mkdir()
-    code = "import json, os; print(json.dumps([os.getcwd(), os.environ.get('HOST_ONLY'), os.environ['OVERRIDDEN']]))"
+    code = (
+        "import json, os; print(json.dumps([os.getcwd(), os.environ.get('HOST_ONLY'),"
+        " os.environ['OVERRIDDEN'], os.environ.get('EVOTUNE_OBJECTIVE')]))"
+    )
     spec = _spec(tmp_path, [sys.executable, "-c", code], env={"OVERRIDDEN": "job"}, workdir=workdir)
     handle = ex.submit(spec)
     assert _wait(ex, handle).status is JobStatus.SUCCEEDED
-    assert json.loads(spec.stdout_path.read_text()) == [str(workdir), "host", "job"]
+    assert json.loads(spec.stdout_path.read_text()) == [str(workdir), "host", "job", None]
 
 
 def test_killed_by_a_signal(ex: LocalExecutor, tmp_path: Path) -> None:

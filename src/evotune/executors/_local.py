@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 from evotune.errors import ExecutorError, SpecError
 from evotune.executors._base import Executor, JobHandle, JobSpec, JobState, JobStatus
+from evotune.trial import RESERVED_ENV
 
 __all__ = ["LocalExecutor"]
 
@@ -92,7 +93,8 @@ class LocalExecutor(Executor):
     Options: ``kill_grace`` (seconds between ``SIGTERM`` and ``SIGKILL`` when a job is
     stopped; default 5). Unknown options raise :class:`~evotune.errors.SpecError`.
 
-    The job's environment is this process's environment overlaid with ``spec.env``; its
+    The job's environment is this process's environment (less any ``EVOTUNE_*`` contract
+    variable) overlaid with ``spec.env``; its
     working directory is ``spec.workdir`` (default: this process's). stdout and stderr go
     straight to ``spec.stdout_path`` / ``spec.stderr_path``. ``close()`` leaves running jobs
     running, so a later controller can reattach to them.
@@ -153,7 +155,7 @@ class LocalExecutor(Executor):
                     stdout=out,
                     stderr=err,
                     cwd=spec.workdir,
-                    env={**os.environ, **spec.env},
+                    env=self._environment(spec),
                     start_new_session=True,
                 )
         except OSError as exc:
@@ -181,6 +183,15 @@ class LocalExecutor(Executor):
                 "argv": list(spec.argv),
             },
         )
+
+    @staticmethod
+    def _environment(spec: JobSpec) -> dict[str, str]:
+        """This process's environment under the spec's, minus the job contract's variables
+        this process may itself carry (a controller running inside a trial): a job sees
+        only its own."""
+        env = {k: v for k, v in os.environ.items() if k not in RESERVED_ENV}
+        env.update(spec.env)
+        return env
 
     # -- poll -----------------------------------------------------------------------------
 
