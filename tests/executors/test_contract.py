@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evotune.executors import JobHandle, JobStatus
-from evotune.trial import read_metrics
+from evotune.trial import build_argv, read_metrics
 
 if TYPE_CHECKING:
     from .conftest import Backend
@@ -88,10 +88,13 @@ def _assert_heartbeat_stopped(path: Path) -> None:
 
 
 def test_successful_job_gets_its_argv_env_and_output(backend: Backend) -> None:
+    config = {"opt": "a; rm -rf ~ $(x)", "lr": 0.001}
+    # the categorical value goes through the argv template, as the controller sends it
+    argv = (*backend.job(SUCCESS_JOB), *build_argv(["{opt}", *NASTY_ARGS[1:]], config))
     spec = backend.spec(
-        backend.job(SUCCESS_JOB, *NASTY_ARGS),
+        argv,
         trial_number=7,
-        config={"opt": "a; rm -rf ~ $(x)", "lr": 0.001},
+        config=config,
         extra_env={"CUSTOM_VAR": "custom value"},
     )
     handle = backend.submit(spec)
