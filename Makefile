@@ -2,29 +2,35 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
-EXTRAS := docker,eval,examples,test
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test test-fast venv bench clean
+.PHONY: demo test test-fast bench clean
 
-$(STAMP): pyproject.toml
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
-	touch $(STAMP)
 
-venv: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[examples]"
+	touch $@
 
-demo: $(STAMP)
-	$(VENV)/bin/evotune run examples/digits/study.yaml
+$(TEST_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e ".[docker,eval,examples,test]"
+	touch $@ $(DEMO_STAMP)
 
-test: $(STAMP)
+# The digits study from scratch (earlier demo results are removed first).
+demo: $(DEMO_STAMP)
+	rm -rf examples/digits/evotune.db examples/digits/evotune.db-* examples/digits/evotune-runs
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" evotune run examples/digits/study.yaml
+
+test: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(TEST_STAMP)
 	$(PY) -m pytest -m "not slow and not docker" $(PYTEST_ARGS)
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 
 clean:
