@@ -147,13 +147,46 @@ def _local_backend(tmp_path: Path) -> Backend:
     )
 
 
+def _docker_backend(tmp_path: Path) -> Backend:
+    # Skips without an engine or the image (examples/images/build.sh), unless
+    # EVOTUNE_REQUIRE_DOCKER=1 makes that a failure.
+    from evotune.errors import BackendUnavailable, ImageNotFound, SpecError
+    from evotune.executors._docker import DockerExecutor
+
+    image = "evotune/python-base:bookworm"
+    try:
+        DockerExecutor(image=image).check()
+    except (BackendUnavailable, ImageNotFound, SpecError) as exc:
+        if os.environ.get("EVOTUNE_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"EVOTUNE_REQUIRE_DOCKER=1 but the Docker tests cannot run: {exc}")
+        pytest.skip(f"no usable Docker engine: {exc}")
+
+    def new() -> Executor:
+        return DockerExecutor(image=image, kill_grace=1.0)
+
+    def lose(handle: JobHandle) -> None:
+        # The container vanishes with its result, as when someone runs `docker rm -f`.
+        gone = DockerExecutor(image=image)
+        gone.release(handle)
+        gone.close()
+
+    return Backend(
+        kind="docker",
+        executor=new(),
+        new_executor=new,
+        python="python3",
+        root=tmp_path,
+        lose=lose,
+    )
+
+
 BACKENDS: dict[str, Callable[[Path], Backend]] = {
     "local": _local_backend,
-    # "docker": _docker_backend,  # the docker executor adds itself here
+    "docker": _docker_backend,
 }
 KINDS = [
     pytest.param("local"),
-    # pytest.param("docker", marks=pytest.mark.docker),
+    pytest.param("docker", marks=pytest.mark.docker),
 ]
 
 

@@ -24,8 +24,9 @@ try:
 except ImportError:
     if os.environ.get("EVOTUNE_REQUIRE_DOCKER") == "1":
         raise
-    pytest.skip("the docker SDK is not installed: pip install 'evotune[docker]'",
-                allow_module_level=True)
+    pytest.skip(
+        "the docker SDK is not installed: pip install 'evotune[docker]'", allow_module_level=True
+    )
 
 from evotune.errors import BackendUnavailable, ImageNotFound, SpecError
 from evotune.executors import JobHandle, JobSpec, JobState, JobStatus, create_executor
@@ -261,8 +262,13 @@ except OSError:
 print(os.getuid(), os.getgid(), os.getcwd())
 """
     executor = DockerExecutor(
-        image=BASE_IMAGE, cpus=0.5, memory="128m", user="1000:1000", read_only=True,
-        tmpfs={"/scratch": "size=16m"}, workdir="/tmp",
+        image=BASE_IMAGE,
+        cpus=0.5,
+        memory="128m",
+        user="1000:1000",
+        read_only=True,
+        tmpfs={"/scratch": "size=16m"},
+        workdir="/tmp",
     )
     spec = make_spec(tmp_path, study, code, trial=3)
     handle = executor.submit(spec)
@@ -282,7 +288,9 @@ print(os.getuid(), os.getgid(), os.getcwd())
     assert host["Init"] is True
     assert info["Config"]["User"] == "1000:1000"
     assert info["Config"]["Labels"] == {
-        "evotune.study": study, "evotune.trial": "3", "evotune.attempt": "0",
+        "evotune.study": study,
+        "evotune.trial": "3",
+        "evotune.attempt": "0",
         "evotune.managed": "1",
     }
     assert info["Name"] == f"/evotune-{study}-3-0"
@@ -303,8 +311,9 @@ def test_exit_code_and_out_of_memory_are_failures(tmp_path: Path, study: str) ->
 @needs_engine
 def test_timeout_stops_the_container(tmp_path: Path, study: str) -> None:
     executor = DockerExecutor(image=BASE_IMAGE)
-    spec = make_spec(tmp_path, study, "import time; print('start', flush=True); time.sleep(60)",
-                     timeout=1.0)
+    spec = make_spec(
+        tmp_path, study, "import time; print('start', flush=True); time.sleep(60)", timeout=1.0
+    )
     started = time.monotonic()
     handle = executor.submit(spec)
     state = wait_final(executor, handle, limit=15)
@@ -358,7 +367,8 @@ def test_cancel_and_release_leave_no_container(tmp_path: Path, study: str) -> No
 
     executor.cancel(running)
     executor.cancel(running)  # idempotent
-    assert executor.poll(running) == JobState(JobStatus.FAILED, None, "cancelled")
+    state = executor.poll(running)
+    assert (state.status, state.reason) == (JobStatus.FAILED, "cancelled")
     executor.cancel(finished)  # a finished job keeps its result
     assert executor.poll(finished).status is JobStatus.SUCCEEDED
     assert len(study_containers(study)) == 2

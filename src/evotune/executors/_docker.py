@@ -14,8 +14,10 @@ command (no shell), ``spec.env`` as its environment and ``spec.output_dir`` bind
 read-write at ``output_mount``. ``EVOTUNE_OUTPUT_DIR`` -- and any argv element or env value
 naming a path under the host output folder -- is rewritten to the in-container path. The
 container runs with an init process (``docker run --init``) so that the job is not PID 1: it
-receives SIGTERM on stop and its children are reaped. Without ``network: true`` it has no
-network at all (``network_mode: none``, only ``lo``).
+receives SIGTERM on stop and its children are reaped; a job killed by signal N is reported
+``killed by signal N`` (exit code ``-N``), as by the ``local`` executor. A timeout or cancel
+sends SIGTERM, then SIGKILL ``kill_grace`` seconds later (default 5). Without
+``network: true`` the container has no network at all (``network_mode: none``, only ``lo``).
 
 When ``poll`` first sees a final state it copies the container's stdout and stderr into
 ``spec.stdout_path`` / ``spec.stderr_path``, so the controller reads metrics exactly as for the
@@ -26,26 +28,28 @@ are root-owned but world-readable (umask 022), so the controller can read them. 
 the job's uid may not own the host folder, so the output folder is made world-writable
 (mode 0777) before it is mounted; it holds only this attempt's files.
 
-The docker SDK is imported here only, and only when an executor is built. Its exceptions are
-translated at this edge: an unreachable engine is :class:`~evotune.errors.BackendUnavailable`,
-a missing image :class:`~evotune.errors.ImageNotFound`, anything else from the engine
+The docker SDK is imported by this backend only, and only when an executor is used. Its
+exceptions are translated at this edge (:mod:`evotune.executors._docker_engine`): an
+unreachable engine is :class:`~evotune.errors.BackendUnavailable`, a missing image
+:class:`~evotune.errors.ImageNotFound`, anything else from the engine
 :class:`~evotune.errors.ExecutorError`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
+import importlib.util
+import math
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from evotune.errors import BackendUnavailable, ExecutorError, ImageNotFound
+from evotune.errors import SpecError
 from evotune.executors._base import Executor, JobHandle, JobSpec, JobState, JobStatus
+from evotune.executors._docker_engine import engine_errors, one_line, parse_time
 from evotune.executors._docker_options import DockerOptions, parse_docker_options
 
 if TYPE_CHECKING:
@@ -58,91 +62,13 @@ LABEL_TRIAL = "evotune.trial"
 LABEL_ATTEMPT = "evotune.attempt"
 LABEL_MANAGED = "evotune.managed"
 
-#: Seconds a stopped job gets between SIGTERM and SIGKILL (timeout, cancel).
-STOP_GRACE = 3
 #: Seconds the client waits for one engine API call.
 API_TIMEOUT = 60
 
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
-_DEFAULT_ENGINE = "unix:///var/run/docker.sock"
-
-
 def container_name(spec: JobSpec) -> str:
     """``spec.name`` with anything Docker refuses in a container name replaced by ``-``."""
     return _NAME_UNSAFE.sub("-", spec.name)
-
-
-def _engine_address() -> str:
-    return os.environ.get("DOCKER_HOST") or _DEFAULT_ENGINE
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The most telling few words of a connection error: the innermost OS error's message
-    (``No such file or directory``, ``Connection refused``) when there is one."""
-    seen: set[int] = set()
-    stack: list[BaseException] = [exc]
-    while stack:
-        current = stack.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return current.strerror
-        stack.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                stack.append(linked)
-    return _one_line(str(exc)) or type(exc).__name__
-
-
-def _unavailable(exc: BaseException) -> BackendUnavailable:
-    return BackendUnavailable(
-        f"cannot reach the Docker engine at {_engine_address()}: {_root_cause(exc)}; "
-        "is dockerd running?"
-    )
-
-
-def _image_missing(image: str) -> ImageNotFound:
-    return ImageNotFound(
-        f"image {image!r} not found locally; build it with examples/images/build.sh or "
-        f"`docker build -t {image} ...` (no registry is used)"
-    )
-
-
-@contextlib.contextmanager
-def _engine_errors(image: str | None = None) -> Iterator[None]:
-    """Translate the docker SDK's exceptions into evotune's, once, at this edge."""
-    import docker.errors
-    import requests.exceptions
-
-    try:
-        yield
-    except docker.errors.ImageNotFound as exc:
-        raise _image_missing(image or "?") from exc
-    except (requests.exceptions.ConnectionError, ConnectionError) as exc:
-        raise _unavailable(exc) from exc
-    except docker.errors.APIError as exc:
-        raise ExecutorError(f"Docker engine error: {_one_line(exc.explanation or str(exc))}") from exc
-    except docker.errors.DockerException as exc:
-        raise _unavailable(exc) from exc
-
-
-def _parse_time(stamp: str | None) -> float | None:
-    """Seconds since the epoch of a Docker timestamp (RFC 3339, nanoseconds), or None."""
-    if not stamp or stamp.startswith("0001-"):
-        return None
-    head, _, frac = stamp.rstrip("Z").partition(".")
-    frac = frac.split("+")[0].split("-")[0][:6]
-    try:
-        moment = datetime.fromisoformat(f"{head}.{frac or '0'}+00:00")
-    except ValueError:
-        return None
-    return moment.timestamp()
 
 
 def _rewrite(value: str, hosts: tuple[str, ...], inside: str) -> str:
@@ -154,6 +80,15 @@ def _rewrite(value: str, hosts: tuple[str, ...], inside: str) -> str:
         if value.startswith(host + "/"):
             return inside + value[len(host) :]
     return value
+
+
+@dataclass
+class _Stop:
+    """A stop under way: why, when SIGTERM went out (``time.monotonic()``), SIGKILL sent."""
+
+    reason: str
+    term_sent_at: float
+    killed: bool = False
 
 
 class DockerExecutor(Executor):
@@ -169,10 +104,16 @@ class DockerExecutor(Executor):
 
     def __init__(self, **options: Any) -> None:
         self.options: DockerOptions = parse_docker_options(options)
+        if importlib.util.find_spec("docker") is None:
+            raise SpecError(
+                "executor.kind",
+                "executor 'docker' needs an optional dependency that is not installed "
+                "(docker); install it with: pip install 'evotune[docker]'",
+            )
         self._client_obj: docker.DockerClient | None = None
         self._lock = threading.Lock()
         self._final: dict[str, JobState] = {}
-        self._cancelled: set[str] = set()
+        self._stops: dict[str, _Stop] = {}  # name -> the stop under way (timeout, cancel)
         self._ids: dict[str, str] = {}  # name -> container id found by reattach
 
     def _ref(self, handle: JobHandle) -> str:
@@ -187,7 +128,7 @@ class DockerExecutor(Executor):
             if self._client_obj is None:
                 import docker
 
-                with _engine_errors():
+                with engine_errors():
                     self._client_obj = docker.from_env(timeout=API_TIMEOUT)
             return self._client_obj
 
@@ -197,7 +138,7 @@ class DockerExecutor(Executor):
         in the engine's local store. Never pulls."""
         image = spec_image or self.options.image
         client = self._client()
-        with _engine_errors(image):
+        with engine_errors(image):
             client.ping()
             client.images.get(image)
 
@@ -273,7 +214,7 @@ class DockerExecutor(Executor):
         config = self._container_config(spec, output_dir)
         client = self._client()
         name = config["name"]
-        with _engine_errors(self.options.image):
+        with engine_errors(self.options.image):
             try:
                 container = client.containers.create(**config)
             except docker.errors.APIError as exc:
@@ -287,7 +228,7 @@ class DockerExecutor(Executor):
             except docker.errors.APIError:
                 pass  # e.g. no such executable: the container records the error; poll reports it
         self._final.pop(name, None)
-        self._cancelled.discard(name)
+        self._stops.pop(name, None)
         return JobHandle(
             kind=self.kind,
             data={
@@ -313,7 +254,7 @@ class DockerExecutor(Executor):
 
         client = self._client()
         ref = self._ref(handle)
-        with _engine_errors():
+        with engine_errors():
             try:
                 return dict(client.api.inspect_container(ref))
             except docker.errors.NotFound:
@@ -323,34 +264,46 @@ class DockerExecutor(Executor):
         client = self._client()
         ref = self._ref(handle)
         for path_key, streams in (("stdout_path", (True, False)), ("stderr_path", (False, True))):
-            with _engine_errors():
+            with engine_errors():
                 data = client.api.logs(ref, stdout=streams[0], stderr=streams[1], timestamps=False)
             path = Path(handle.data[path_key])
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data if isinstance(data, bytes) else b"")
 
     @staticmethod
+    def _exit(state: Mapping[str, Any]) -> tuple[int, str | None]:
+        """(exit code, reason) of a finished container, as the ``local`` executor words them:
+        the init process reports a job killed by signal N as 128+N, which becomes ``-N``."""
+        code = int(state.get("ExitCode") or 0)
+        if code == 0:
+            return 0, None
+        if 128 < code <= 128 + 64:
+            return 128 - code, f"killed by signal {code - 128}"
+        return code, f"exit code {code}"
+
+    @classmethod
     def _final_state(
-        state: Mapping[str, Any], submitted_at: float, timeout: float | None
+        cls, state: Mapping[str, Any], submitted_at: float, timeout: float | None
     ) -> JobState:
         """The job's result from a finished container's ``State``."""
-        code = int(state.get("ExitCode") or 0)
+        code, reason = cls._exit(state)
         if state.get("OOMKilled"):
             return JobState(JobStatus.FAILED, code, "out of memory")
         if code == 0:
             return JobState(JobStatus.SUCCEEDED, 0)
         if timeout is not None:
             # A controller restarted after a timeout stop still calls it a timeout: the
-            # container ended (killed) after its deadline.
-            finished = _parse_time(state.get("FinishedAt"))
-            if finished is not None and finished - submitted_at >= timeout:
+            # container was killed after its deadline.
+            finished = parse_time(state.get("FinishedAt"))
+            if finished is not None and code < 0 and finished - submitted_at >= timeout:
                 return JobState(JobStatus.FAILED, code, "timeout")
-        return JobState(JobStatus.FAILED, code, f"exit code {code}")
+        return JobState(JobStatus.FAILED, code, reason)
 
     def poll(self, handle: JobHandle) -> JobState:
-        """Report the container's state; stop it once it outlives the spec's timeout (counted
-        from submit). The first final answer copies the logs to the spec's paths; later polls
-        repeat it without asking the engine. Raises only for an engine failure
+        """Report the container's state; once it outlives the spec's timeout (counted from
+        submit), stop it: SIGTERM, then SIGKILL ``kill_grace`` seconds later, one step per call,
+        so ``poll`` never blocks. The first final answer copies the logs to the spec's paths;
+        later polls repeat it without asking the engine. Raises only for an engine failure
         (:class:`BackendUnavailable`, :class:`ExecutorError`)."""
         name = str(handle.data["name"])
         known = self._final.get(name)
@@ -362,55 +315,82 @@ class DockerExecutor(Executor):
         state: Mapping[str, Any] = info.get("State") or {}
         status = state.get("Status")
         timeout = handle.data.get("timeout")
-        started_at = float(handle.data.get("started_at") or 0.0)
+        submitted_at = float(handle.data.get("started_at") or 0.0)
         waiting = status == "created" and not state.get("Error")
         alive = status in ("running", "paused", "restarting")
-        if (alive or waiting) and name not in self._cancelled:
-            if timeout is None or time.time() - started_at < float(timeout):
+        stop = self._stops.get(name)
+        if alive or waiting:
+            if stop is None and timeout is not None and time.time() - submitted_at >= timeout:
+                stop = self._begin_stop(handle, "timeout")
+            if stop is None:
                 return JobState(JobStatus.RUNNING if alive else JobStatus.PENDING)
-            self._stop(handle)
-            return self._finish(handle, JobState(JobStatus.FAILED, None, "timeout"))
-        if name in self._cancelled:
-            if status in ("running", "paused", "restarting"):
-                self._stop(handle)
-            return self._finish(handle, JobState(JobStatus.FAILED, None, "cancelled"))
+            if waiting:  # never started: nothing to wait for
+                return self._finish(handle, JobState(JobStatus.FAILED, None, stop.reason))
+            self._advance_stop(handle, stop)
+            return JobState(JobStatus.RUNNING)
+        if stop is not None:
+            return self._finish(handle, JobState(JobStatus.FAILED, self._exit(state)[0], stop.reason))
         if status == "created":
-            code = int(state.get("ExitCode") or 0) or None
-            reason = f"cannot start: {_one_line(str(state.get('Error')), 200)}"
-            return self._finish(handle, JobState(JobStatus.FAILED, code, reason))
+            reason = f"cannot start: {one_line(str(state.get('Error')), 200)}"
+            return self._finish(handle, JobState(JobStatus.FAILED, None, reason))
         if status in ("exited", "dead"):
             final = self._final_state(
-                state, started_at, None if timeout is None else float(timeout)
+                state, submitted_at, None if timeout is None else float(timeout)
             )
             return self._finish(handle, final)
         return JobState(JobStatus.RUNNING)  # "removing": transient
 
     def _finish(self, handle: JobHandle, final: JobState) -> JobState:
         self._write_logs(handle)
-        self._final[str(handle.data["name"])] = final
+        name = str(handle.data["name"])
+        self._final[name] = final
+        self._stops.pop(name, None)
         return final
 
-    def _stop(self, handle: JobHandle) -> None:
+    def _signal(self, handle: JobHandle, signal: str) -> None:
+        """Send ``signal`` to the container's init, which passes it to the job; a container
+        that is gone or no longer runs is not an error."""
         import docker.errors
 
         client = self._client()
-        ref = self._ref(handle)
-        with _engine_errors():
+        with engine_errors():
             try:
-                client.api.stop(ref, timeout=STOP_GRACE)
-            except docker.errors.NotFound:
-                pass
+                client.api.kill(self._ref(handle), signal=signal)
+            except docker.errors.APIError as exc:
+                if exc.status_code not in (404, 409):  # 409: not running
+                    raise
+
+    def _begin_stop(self, handle: JobHandle, reason: str) -> _Stop:
+        stop = _Stop(reason, time.monotonic())
+        self._stops[str(handle.data["name"])] = stop
+        self._signal(handle, "SIGTERM")
+        return stop
+
+    def _advance_stop(self, handle: JobHandle, stop: _Stop) -> None:
+        if not stop.killed and time.monotonic() - stop.term_sent_at >= self.options.kill_grace:
+            stop.killed = True
+            self._signal(handle, "SIGKILL")
 
     # -- cancel, reattach, release ------------------------------------------------------------
 
     def cancel(self, handle: JobHandle) -> None:
-        """Stop the container (SIGTERM, SIGKILL after ``STOP_GRACE`` s). Idempotent; a job
-        already reported final keeps its result, any other then polls ``FAILED cancelled``."""
+        """Stop the container -- SIGTERM, SIGKILL ``kill_grace`` seconds later -- and return
+        when it no longer runs. Idempotent; a job already reported final keeps its result,
+        any other then polls ``FAILED cancelled`` (``timeout`` if its timeout stop began)."""
+        import docker.errors
+
         name = str(handle.data["name"])
         if name in self._final:
             return
-        self._cancelled.add(name)
-        self._stop(handle)
+        stop = self._stops.get(name) or self._begin_stop(handle, "cancelled")
+        left = self.options.kill_grace - (time.monotonic() - stop.term_sent_at)
+        client = self._client()
+        with engine_errors():
+            try:  # SIGTERM again (harmless), SIGKILL after what is left of the grace
+                client.api.stop(self._ref(handle), timeout=max(0, math.ceil(left)))
+            except docker.errors.NotFound:
+                pass
+        stop.killed = True
 
     def reattach(self, handle: JobHandle, spec: JobSpec) -> bool:
         """Find the attempt's container by its labels (a fresh executor after a controller
@@ -427,13 +407,13 @@ class DockerExecutor(Executor):
         name = str(handle.data["name"])
         self._remove(self._ref(handle))
         self._ids.pop(name, None)
-        self._cancelled.discard(name)
+        self._stops.pop(name, None)
 
     def _remove(self, ref: str) -> None:
         import docker.errors
 
         client = self._client()
-        with _engine_errors():
+        with engine_errors():
             try:
                 client.api.remove_container(ref, force=True)
             except docker.errors.NotFound:
@@ -453,7 +433,7 @@ class DockerExecutor(Executor):
         if attempt is not None:
             labels.append(f"{LABEL_ATTEMPT}={attempt}")
         client = self._client()
-        with _engine_errors():
+        with engine_errors():
             return [dict(c) for c in client.api.containers(all=True, filters={"label": labels})]
 
     def study_containers(self, study: str) -> list[str]:

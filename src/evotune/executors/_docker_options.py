@@ -43,6 +43,7 @@ class DockerOptions(BaseModel):
     output_mount: str = "/evotune/output"
     env: dict[str, str] = Field(default_factory=dict)
     pull: Literal["never"] = "never"
+    kill_grace: float = Field(default=5.0, ge=0)
 
     @field_validator("memory")
     @classmethod
