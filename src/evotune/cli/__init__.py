@@ -7,7 +7,7 @@ import sys
 import typer
 
 from evotune.cli._app import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, app
-from evotune.errors import ConfigError, EvotuneError, SpecError
+from evotune.errors import EvotuneError
 
 __all__ = ["app", "main"]
 
@@ -17,12 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="evotune", standalone_mode=False)
-    except (SpecError, ConfigError) as exc:
-        print(f"evotune: error: {exc}", file=sys.stderr)
-        code = EXIT_USAGE
     except EvotuneError as exc:
         print(f"evotune: error: {exc}", file=sys.stderr)
-        code = EXIT_ERROR
+        # Bad input (a study file, a config, a service's settings) is a usage error.
+        code = EXIT_USAGE if isinstance(exc, ValueError) else EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
         print("evotune: interrupted", file=sys.stderr)
         code = EXIT_INTERRUPTED

@@ -104,3 +104,26 @@ def trials(study: Path = StudyFile, storage: Optional[str] = StorageOpt,
         raise typer.BadParameter(f"must be csv or json, got {format!r}", param_hint="--format")
     summary = _summary(study, storage)
     sys.stdout.write(trials_csv(summary) if format == "csv" else trials_json(summary))
+
+
+@app.command("serve-eval")
+def serve_eval(
+    dataset: list[str] = typer.Option(..., "--dataset", "-d", show_default=False,
+                                      help="NAME=SOURCE, repeatable: digits=sklearn:digits:validation, "
+                                           "val=data/val.npz, houses=data/val.csv:target=price"),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8765, help="Port to listen on."),
+    token: Optional[str] = typer.Option(None, help="Bearer token (default: $EVOTUNE_EVAL_TOKEN)."),
+    token_file: Optional[Path] = typer.Option(None, help="Read the bearer token from this file."),
+    max_upload_mb: float = typer.Option(64.0, help="Largest model accepted, in MiB (413 above)."),
+    timeout: float = typer.Option(30.0, help="Time limit to score one model, in seconds."),
+    max_concurrency: int = typer.Option(2, help="Models scored at once (one worker process each)."),
+    queue_timeout: float = typer.Option(10.0, help="How long a request waits for a free worker (503 after)."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Serve held-out validation data: score ONNX models over HTTP (never pickle)."""
+    from evotune.evaluation import serve_eval as serve
+
+    serve(dataset, host=host, port=port, token=token, token_file=token_file,
+          max_upload_mb=max_upload_mb, timeout_s=timeout, max_concurrency=max_concurrency,
+          queue_timeout_s=queue_timeout, log_level=log_level)

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-from evotune.errors import EvaluationError, ExecutorError
+from evotune.errors import EvotuneError, ExecutorError
 from evotune.executors import Executor, JobSpec, JobState, JobStatus
 from evotune.space import Space
 from evotune.storage import Storage, StudyRecord, Write
@@ -32,7 +32,7 @@ from evotune.study._view import Progress, QuietView, View
 from evotune.trial import build_argv, build_env, read_metrics
 
 # Stops that end running trials at once; the others let running trials finish.
-_CANCELLING = ("target", "time_limit", "interrupted")
+_CANCELLING = ("target", "time_limit", "interrupted", "error")
 
 
 class Controller:
@@ -55,6 +55,7 @@ class Controller:
         self.scoring: dict[int, cf.Future[Outcome]] = {}
         self.stop_reason: str | None = None
         self.stop_kind: str | None = None
+        self.fatal: EvotuneError | None = None  # a setup fault that stopped the study
         self._interrupt = threading.Event()
         self._since_best = 0
         self._best: Trial | None = None
@@ -80,11 +81,13 @@ class Controller:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
-        status = "interrupted" if self.stop_kind == "interrupted" else "finished"
+        status = {"interrupted": "interrupted", "error": "stopped"}.get(self.stop_kind or "", "finished")
         self.storage.write(self.study.id, [Write("stop", None, {"reason": self.stop_reason,
                                                                   "kind": self.stop_kind})])
         self.storage.set_status(self.study.id, status, self.stop_reason)
         self.view.close(self.progress(), self.stop_reason)
+        if self.fatal is not None:
+            raise self.fatal
         return self.stop_reason or "done"
 
     # -- restore ---------------------------------------------------------------------------
@@ -270,7 +273,7 @@ class Controller:
             study=spec.name, trial_number=t.number, attempt=attempt,
             argv=build_argv(spec.job.argv, t.config),
             env=build_env(config=t.config, study=spec.name, trial_number=t.number, seed=seed,
-                          output_dir=output, extra=spec.job.env),
+                          output_dir=output, extra=spec.job.env, objective=spec.objective.metric),
             output_dir=output, stdout_path=folder / "stdout.log", stderr_path=folder / "stderr.log",
             workdir=spec.workdir, timeout=spec.job.timeout)
 
@@ -301,6 +304,12 @@ class Controller:
         for number, fut in list(self.scoring.items()):
             if fut.done():
                 del self.scoring[number]
+                error = fut.exception()
+                if isinstance(error, EvotuneError):  # a setup fault every trial would meet
+                    self.trials[number].state = "running"  # no result: resume scores it again
+                    self.fatal = error
+                    self._stop("error", str(error))
+                    break
                 done.append((self.trials[number], fut.result()))
         if done:
             self._record(done)

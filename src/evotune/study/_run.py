@@ -92,6 +92,9 @@ def run_study(spec: StudySpec | dict[str, Any], *, view: View | None = None,
     """
     if not isinstance(spec, StudySpec):
         spec = parse_study(spec)
+    from evotune.study._scoring import check_service
+
+    check_service(spec)
     executor = executor or prepare_executor(spec)
     storage = storage or get_storage(spec.storage_url)
     try:

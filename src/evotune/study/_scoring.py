@@ -29,6 +29,25 @@ def make_client(spec: StudySpec) -> Any:
     return EvaluationClient(ev.url, token=token, timeout=ev.timeout, retries=ev.retries)
 
 
+def check_service(spec: StudySpec) -> None:
+    """Before the first trial: the service answers, the token is accepted, the dataset exists
+    and serves the objective's metric. Raises :class:`EvaluationError` with one line."""
+    ev = spec.objective.evaluation
+    if spec.objective.source != "evaluation" or ev is None:
+        return
+    client = make_client(spec)
+    try:
+        datasets = {d["name"]: d for d in client.datasets()}
+    except EvaluationError as exc:
+        raise EvaluationError(f"evaluation service {ev.url}: {exc}") from None
+    finally:
+        client.close()
+    if ev.dataset not in datasets:
+        raise SpecError("objective.evaluation.dataset",
+                        f"the service at {ev.url} has no dataset {ev.dataset!r}; it has: "
+                        f"{', '.join(sorted(datasets)) or 'none'}")
+
+
 def score_with_service(spec: StudySpec, job: JobSpec, state: JobState, extra: dict[str, Any],
                        client: Any) -> Outcome:
     ev, metric = spec.objective.evaluation, spec.objective.metric
@@ -37,11 +56,16 @@ def score_with_service(spec: StudySpec, job: JobSpec, state: JobState, extra: di
     if not model.is_file():
         return Outcome(Verdict.OBJECTIVE_FAILURE, None,
                        f"the job wrote no model file {ev.model_file!r} to its output folder", extra)
+    from evotune.evaluation import ModelRejected, ServiceUnavailable
+
     try:
         result = client.score(model, ev.dataset, [metric])
-    except EvaluationError as exc:
-        verdict = Verdict.INFRA_FAILURE if getattr(exc, "transient", False) else Verdict.OBJECTIVE_FAILURE
-        return Outcome(verdict, None, f"evaluation: {exc}", extra)
+    except ModelRejected as exc:  # the trial's own fault: a failed evaluation
+        return Outcome(Verdict.OBJECTIVE_FAILURE, None, f"evaluation: {exc}", extra)
+    except ServiceUnavailable as exc:  # down or overloaded through every retry: run it again
+        return Outcome(Verdict.INFRA_FAILURE, None, f"evaluation: {exc}", extra)
+    # Any other EvaluationError (a bad token, an unknown dataset or metric) is a setup fault
+    # every trial would meet: it propagates and stops the study.
     scores = dict(result.scores)
     extra = dict(extra, evaluation={"scores": scores, "rows": result.rows,
                                     "inference_seconds": result.inference_seconds})
