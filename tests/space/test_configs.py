@@ -95,7 +95,9 @@ def test_children_may_be_declared_before_parents() -> None:
 
 def test_several_parents_must_all_hold() -> None:
     space = Space(
-        a=Categorical(["x", "y"]), b=Categorical(["u", "v"]), c=Fixed(1),
+        a=Categorical(["x", "y"]),
+        b=Categorical(["u", "v"]),
+        c=Fixed(1),
         d=Float(0, 1, when={"a": "x", "b": ["u"]}),
     )
     assert "d" in space.decode([1, 0, 1, 0, 0.5])
@@ -122,5 +124,9 @@ def test_decode_refuses(vector: object, message: str) -> None:
 def test_out_of_range_coordinates_are_clipped() -> None:
     assert SPACE.decode([-np.inf, 7.0, 2.0, -3.0, np.inf]) == SPACE.decode([0, 1, 1, 0, 1])
     assert SPACE.decode([-1, 2, 1, 0, 5]) == {
-        "lr": 1e-4, "depth": 10, "kernel": "rbf", "gamma": 1.0, "bs": 32,
+        "lr": 1e-4,
+        "depth": 10,
+        "kernel": "rbf",
+        "gamma": 1.0,
+        "bs": 32,
     }

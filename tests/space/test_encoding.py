@@ -128,7 +128,9 @@ def test_decoded_configs_round_trip_exactly(case: tuple[Space, np.ndarray]) -> N
 
 @PROPERTY
 @given(space_and_vector(), st.data())
-def test_inactive_coordinates_are_ignored(case: tuple[Space, np.ndarray], data: st.DataObject) -> None:
+def test_inactive_coordinates_are_ignored(
+    case: tuple[Space, np.ndarray], data: st.DataObject
+) -> None:
     space, vector = case
     config = space.decode(vector)
     inactive = [name for name in space if name not in config]
@@ -250,3 +252,11 @@ def test_log_scales_are_uniform_in_log_space() -> None:
     assert config["lr"] == 0.01
     # Log-uniform over [low - 0.5, high + 0.5]: the midpoint is sqrt(0.5 * 10000.5) = 70.7...
     assert config["n"] == 71
+
+
+def test_a_value_an_ulp_below_high_is_not_mistaken_for_high() -> None:
+    # (0.5 - low) and (high - low) round to the same float, so x would round to 1.
+    space = Space(x=Float(-1000, math.nextafter(0.5, 1)))
+    assert space.decode(space.encode({"x": 0.5})) == {"x": 0.5}
+    space = Space(x=Float(-1000, 0.5))
+    assert space.decode(space.encode({"x": -999.0})) == {"x": -999.0}

@@ -7,8 +7,7 @@ import doctest
 import numpy as np
 
 import evotune.space
-from evotune.space import Categorical, Fixed, Float, Int, Space
-from evotune.space import _space
+from evotune.space import Categorical, Fixed, Float, Int, Space, _space
 
 PYTHON = Space(
     lr=Float(1e-4, 1e-1, log=True),
@@ -87,3 +86,8 @@ def test_fixed_only_space_has_no_coordinates() -> None:
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(_space, extraglobs=vars(evotune.space))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_coordinate_labels_stay_on_one_line() -> None:
+    space = Space(k=Categorical(["rbf", "a\nb", 1, True]))
+    assert space.coordinate_names() == ["k=rbf", 'k="a\\nb"', "k=1", "k=true"]

@@ -23,13 +23,17 @@ BAD_SPACES: list[tuple[object, str]] = [
     ({}, "space: must define at least one parameter"),
     (
         {"2lr": LR},
-        "space.2lr: invalid parameter name '2lr' (use letters, digits, _ and -, starting with a "
-        "letter or _)",
+        (
+            "space.2lr: invalid parameter name '2lr' (use letters, digits, _ and -, starting "
+            "with a letter or _)"
+        ),
     ),
     (
         {"a=b": LR},
-        "space.a=b: invalid parameter name 'a=b' (use letters, digits, _ and -, starting with a "
-        "letter or _)",
+        (
+            "space.a=b: invalid parameter name 'a=b' (use letters, digits, _ and -, starting "
+            "with a letter or _)"
+        ),
     ),
     ({"lr": 0.1}, "space.lr: must be a mapping with a 'type' key, got 0.1"),
     # kinds and keys
@@ -84,13 +88,19 @@ BAD_SPACES: list[tuple[object, str]] = [
         "space.d.high: must be within ±2**40, got 2199023255552",
     ),
     # choices
-    ({"k": {"type": "categorical", "choices": "rbf"}}, "space.k.choices: must be a list, got 'rbf'"),
+    (
+        {"k": {"type": "categorical", "choices": "rbf"}},
+        "space.k.choices: must be a list, got 'rbf'",
+    ),
     ({"k": {"type": "categorical", "choices": []}}, "space.k.choices: must not be empty"),
     (
         {"k": {"type": "categorical", "choices": ["a", "b", "a"]}},
         "space.k.choices[2]: duplicate choice 'a'",
     ),
-    ({"k": {"type": "categorical", "choices": [1, 1.0]}}, "space.k.choices[1]: duplicate choice 1.0"),
+    (
+        {"k": {"type": "categorical", "choices": [1, 1.0]}},
+        "space.k.choices[1]: duplicate choice 1.0",
+    ),
     (
         {"k": {"type": "categorical", "choices": ["a", None]}},
         "space.k.choices[1]: must be a string, number or boolean, got None",
@@ -103,13 +113,19 @@ BAD_SPACES: list[tuple[object, str]] = [
         {"k": {"type": "categorical", "choices": [float("nan")]}},
         "space.k.choices[0]: must be finite, got nan",
     ),
-    ({"bs": {"type": "fixed", "value": None}}, "space.bs.value: must be a string, number or boolean, got None"),
+    (
+        {"bs": {"type": "fixed", "value": None}},
+        "space.bs.value: must be a string, number or boolean, got None",
+    ),
     # conditions
     (
         {"kernel": KERNEL, "gamma": {**LR, "when": "rbf"}},
         "space.gamma.when: must be a mapping of parent names to values, got 'rbf'",
     ),
-    ({"kernel": KERNEL, "gamma": {**LR, "when": {}}}, "space.gamma.when: must name at least one parent"),
+    (
+        {"kernel": KERNEL, "gamma": {**LR, "when": {}}},
+        "space.gamma.when: must name at least one parent",
+    ),
     (
         {"kernel": KERNEL, "gamma": {**LR, "when": {"kernel": []}}},
         "space.gamma.when.kernel: must list at least one value",
@@ -131,7 +147,10 @@ BAD_SPACES: list[tuple[object, str]] = [
         "space.gamma.when.kernel: 'poly' is not a choice of 'kernel' ['rbf', 'linear']",
     ),
     (
-        {"flag": {"type": "categorical", "choices": [True, False]}, "x": {**LR, "when": {"flag": 1}}},
+        {
+            "flag": {"type": "categorical", "choices": [True, False]},
+            "x": {**LR, "when": {"flag": 1}},
+        },
         "space.x.when.flag: 1 is not a choice of 'flag' [True, False]",
     ),
     (
@@ -160,7 +179,9 @@ def test_bad_space_names_field_and_problem(spec: object, message: str) -> None:
 
 
 def test_path_prefix_is_the_callers() -> None:
-    with pytest.raises(SpecError, match=r"^study\.search\.lr\.low: must be > 0 for a log scale, got -1$"):
+    with pytest.raises(
+        SpecError, match=r"^study\.search\.lr\.low: must be > 0 for a log scale, got -1$"
+    ):
         Space.from_dict(with_lr(low=-1), path="study.search")
 
 

@@ -22,4 +22,4 @@ from ._params import Categorical, Fixed, Float, Int, Param
 from ._space import Space
 from ._values import Scalar
 
-__all__ = ["Space", "Float", "Int", "Categorical", "Fixed", "Param", "Scalar"]
+__all__ = ["Categorical", "Fixed", "Float", "Int", "Param", "Scalar", "Space"]

@@ -50,7 +50,9 @@ def under(path: str) -> Iterator[None]:
 def parse_space(spec: object, path: str) -> dict[str, Param]:
     """Parameters (name -> Param, in order) from the dict form; raises SpecError."""
     if not isinstance(spec, Mapping):
-        raise SpecError(path, f"must be a mapping of parameter names to definitions, got {describe(spec)}")
+        raise SpecError(
+            path, f"must be a mapping of parameter names to definitions, got {describe(spec)}"
+        )
     return {name: parse_param(form, join(path, str(name))) for name, form in spec.items()}
 
 
@@ -63,7 +65,9 @@ def parse_param(form: object, path: str) -> Param:
     kind = form["type"]
     if not isinstance(kind, str) or kind not in _KEYS:
         expected = ", ".join(sorted(_KEYS))
-        raise SpecError(join(path, "type"), f"unknown type {describe(kind)} (expected one of {expected})")
+        raise SpecError(
+            join(path, "type"), f"unknown type {describe(kind)} (expected one of {expected})"
+        )
     allowed, required = _KEYS[kind]
     for key in form:
         if key != "type" and key not in allowed:
@@ -76,7 +80,9 @@ def parse_param(form: object, path: str) -> Param:
             raise SpecError(join(path, key), "missing")
     with under(path):
         if kind == "float":
-            return Float(form["low"], form["high"], log=form.get("log", False), when=form.get("when"))
+            return Float(
+                form["low"], form["high"], log=form.get("log", False), when=form.get("when")
+            )
         if kind == "int":
             return Int(form["low"], form["high"], log=form.get("log", False), when=form.get("when"))
         if kind == "categorical":

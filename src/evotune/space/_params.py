@@ -39,15 +39,13 @@ from ._values import (
     show,
 )
 
-__all__ = ["Param", "Float", "Int", "Categorical", "Fixed"]
+__all__ = ["Categorical", "Fixed", "Float", "Int", "Param"]
 
 INT_LIMIT = 2**40
 """Largest magnitude of an int bound: keeps every int exact through float coordinates."""
 
 FLOAT_DIGITS = 12
 """Significant digits of a decoded log-scale float (see :class:`Float`)."""
-
-_SEARCH_STEPS = 16  # neighbouring coordinates Float.encode tries to land exactly on a value
 
 Condition = tuple[tuple[str, tuple[Scalar, ...]], ...]
 """``((parent, (value, ...)), ...)``: active when every parent is active and has one of the
@@ -59,7 +57,9 @@ def parse_when(when: object) -> Condition:
     if when is None:
         return ()
     if not isinstance(when, Mapping):
-        raise SpecError("when", f"must be a mapping of parent names to values, got {describe(when)}")
+        raise SpecError(
+            "when", f"must be a mapping of parent names to values, got {describe(when)}"
+        )
     if not when:
         raise SpecError("when", "must name at least one parent")
     parsed = []
@@ -191,9 +191,7 @@ class Float(Param):
 
     kind = "float"
 
-    def __init__(
-        self, low: float, high: float, *, log: bool = False, when: object = None
-    ) -> None:
+    def __init__(self, low: float, high: float, *, log: bool = False, when: object = None) -> None:
         self.low = require_number(low, "low")
         self.high = require_number(high, "high")
         self.log = require_bool(log, "log")
@@ -206,7 +204,9 @@ class Float(Param):
             self._origin = self.low
             self._span = self.high - self.low
             if not math.isfinite(self._span):
-                raise SpecError("high", f"is too far from low (high - low overflows), got {show(high)}")
+                raise SpecError(
+                    "high", f"is too far from low (high - low overflows), got {show(high)}"
+                )
             magnitude = max(abs(self.low), abs(self.high))
             self._places = FLOAT_DIGITS - math.floor(math.log10(magnitude))
         super().__init__(when)
@@ -251,21 +251,10 @@ class Float(Param):
             x = (math.log(v) - self._origin) / self._span
         else:
             x = (v - self._origin) / self._span
-        # Rounding in x, log and exp may put x one or two floats off the one that decodes
-        # to v; decode is monotone in x, so walk towards v and keep the closest.
-        x = min(max(x, 5e-324), math.nextafter(1.0, 0.0))
-        best, best_err = x, abs(self._value(x) - v)
-        toward = 1.0 if self._value(x) < v else 0.0
-        for _ in range(_SEARCH_STEPS):
-            if best_err == 0.0:
-                break
-            x = math.nextafter(x, toward)
-            got = self._value(x)
-            if abs(got - v) < best_err:
-                best, best_err = x, abs(got - v)
-            if (got - v) * (toward - 0.5) > 0 or not 0.0 < x < 1.0:
-                break  # passed v: no float x decodes to it exactly
-        return [best]
+        # Keep x strictly inside (0, 1): v is not a bound, and x may round to 0 or 1 when v is
+        # within an ulp of one. Elsewhere the rounding errors in x are far below half a grid
+        # step, so decode snaps back to v exactly whenever v is on the grid.
+        return [min(max(x, 5e-324), math.nextafter(1.0, 0.0))]
 
     def problem(self, value: object) -> str | None:
         if not is_number(value):
@@ -490,4 +479,7 @@ class Fixed(Param):
 
 
 def _label(choice: Scalar) -> str:
-    return choice if isinstance(choice, str) else json.dumps(choice)
+    # Labels appear in one-line messages and tables: escape what would break a line.
+    if isinstance(choice, str) and choice.isprintable():
+        return choice
+    return json.dumps(choice)

@@ -111,13 +111,17 @@ class Space(Mapping[str, Param]):
                 raise SpecError(where, f"unknown parameter {show(parent)}")
             parent_param = self._params[parent]
             if not isinstance(parent_param, Categorical):
-                raise SpecError(where, f"{show(parent)} is not categorical (it is {parent_param.kind})")
+                raise SpecError(
+                    where, f"{show(parent)} is not categorical (it is {parent_param.kind})"
+                )
             indices = set()
             for value in values:
                 index = parent_param.index(value)
                 if index is None:
                     choices = show(list(parent_param.choices))
-                    raise SpecError(where, f"{show(value)} is not a choice of {show(parent)} {choices}")
+                    raise SpecError(
+                        where, f"{show(value)} is not a choice of {show(parent)} {choices}"
+                    )
                 indices.add(index)
             resolved.append((parent, frozenset(indices)))
         return tuple(resolved)
@@ -134,7 +138,9 @@ class Space(Mapping[str, Param]):
                     break
             else:
                 cycle = self._cycle_from(remaining[0], set(remaining))
-                raise SpecError(join(path, f"{cycle[0]}.when"), f"condition cycle {' -> '.join(cycle)}")
+                raise SpecError(
+                    join(path, f"{cycle[0]}.when"), f"condition cycle {' -> '.join(cycle)}"
+                )
         return order
 
     def _cycle_from(self, start: str, unplaced: set[str]) -> list[str]:
@@ -143,7 +149,7 @@ class Space(Mapping[str, Param]):
         while True:
             parent = next(p for p, _ in self._conditions[walk[-1]] if p in unplaced)
             if parent in walk:
-                cycle = walk[walk.index(parent):]
+                cycle = walk[walk.index(parent) :]
                 first = min(cycle, key=list(self._params).index)  # start at the first declared
                 i = cycle.index(first)
                 cycle = cycle[i:] + cycle[:i]
@@ -230,7 +236,9 @@ class Space(Mapping[str, Param]):
             param = self._params[name]
             if not self._holds(name, chosen):
                 if name in config:
-                    raise ConfigError(f"{name}: given but inactive, {self._why_inactive(name, config, chosen)}")
+                    raise ConfigError(
+                        f"{name}: given but inactive, {self._why_inactive(name, config, chosen)}"
+                    )
                 continue
             if name not in config:
                 raise ConfigError(f"{name}: missing")
@@ -242,13 +250,17 @@ class Space(Mapping[str, Param]):
                 assert index is not None
                 chosen[name] = index
 
-    def _why_inactive(self, name: str, config: Mapping[str, object], chosen: Mapping[str, int]) -> str:
+    def _why_inactive(
+        self, name: str, config: Mapping[str, object], chosen: Mapping[str, int]
+    ) -> str:
         written = self._params[name].condition
         for (parent, values), (_, allowed) in zip(written, self._conditions[name]):
             if parent not in chosen:
                 return f"since {parent} is inactive"
             if chosen[parent] not in allowed:
-                return f"since {parent} is {show(config[parent])} (needs one of {show(list(values))})"
+                return (
+                    f"since {parent} is {show(config[parent])} (needs one of {show(list(values))})"
+                )
         raise AssertionError("unreachable: some condition fails")
 
     def encode(self, config: Mapping[str, Scalar]) -> np.ndarray:

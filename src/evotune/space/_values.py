@@ -8,13 +8,12 @@ different things in a study file and in a training script's argv.
 from __future__ import annotations
 
 import math
-from typing import Union
 
 import numpy as np
 
 from evotune.errors import SpecError
 
-Scalar = Union[str, int, float, bool]
+Scalar = str | int | float | bool
 """A config value: a JSON scalar (never ``None``, never a non-finite float)."""
 
 
