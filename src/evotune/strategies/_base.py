@@ -145,6 +145,22 @@ class Strategy(ABC):
       candidates included. ``ask``/``tell`` are the only calls that change the state.
     - :attr:`best` is ``(vector, score)`` of the best successful evaluation told so far, in the
       user's direction, or ``None``.
+
+    Example (an asynchronous loop: three evaluations out at any time, resumed half-way)::
+
+        >>> import json
+        >>> from evotune.strategies import create_strategy, load_strategy
+        >>> s = create_strategy("cma", dim=3, seed=0, direction="maximize")
+        >>> out = [s.ask() for _ in range(3)]
+        >>> for i in range(600):
+        ...     c = out.pop(0)
+        ...     s.tell(c.id, -float(((c.vector - 0.3) ** 2).sum()))
+        ...     out.append(s.ask())
+        ...     if i == 300:
+        ...         s = load_strategy(json.loads(json.dumps(s.state_dict())))
+        >>> vector, score = s.best
+        >>> bool(score > -1e-6), vector.round(2).tolist()
+        (True, [0.3, 0.3, 0.3])
     """
 
     name: ClassVar[str] = ""

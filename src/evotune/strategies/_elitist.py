@@ -85,6 +85,11 @@ class ElitistStrategy(Strategy):
     ``u[j] < mutation_rate``; a tournament draws ``rng.integers(0, n, size=tournament_size)``
     before the mutation. ``rng = numpy.random.default_rng(seed)``.
 
+    Discrete coordinates (``steps[i] > 0``) are mutated like the others, but with a noise scale
+    of at least their step (``max(sigma, steps[i])``): with ``sigma`` alone a coordinate whose
+    grid is coarser than the noise would almost never leave its grid point. Vectors are not
+    snapped to the grid; the search space rounds them when it decodes them.
+
     Example::
 
         >>> from evotune.strategies import create_strategy
@@ -118,6 +123,8 @@ class ElitistStrategy(Strategy):
                 "parent_selection", "must be 'tournament' when mode is 'steady_state', got 'none'"
             )
         self._n, self._elite, self._tsize = n, elite, tsize
+        steps = self._steps if self._steps is not None else np.zeros(self._dim)
+        self._scale = np.where(steps > 0, np.maximum(self._sigma, steps), self._sigma)
 
         self._generation = 0
         self._population: list[_Member] = []  # generational: sorted parents of this generation
@@ -142,7 +149,7 @@ class ElitistStrategy(Strategy):
 
     def _mutate(self, parent: Vector) -> Vector:
         mask = self._rng.random(self._dim) < self._mutation_rate
-        noise = self._rng.normal(0.0, self._sigma, self._dim)
+        noise = self._rng.normal(0.0, self._scale, self._dim)
         child = parent.copy()
         child[mask] = np.clip(parent[mask] + noise[mask], 0.0, 1.0)
         return child
