@@ -18,7 +18,9 @@ Vectors are clipped into [0, 1]; a NaN or a wrong length raises ConfigError. A b
 SpecError naming the field (``space.lr.low: must be > 0 for a log scale, got -1``).
 """
 
-from ._params import Categorical, Fixed, Float, Int, Param
+from ._base import Param
+from ._choices import Categorical, Fixed
+from ._numbers import Float, Int
 from ._space import Space
 from ._values import Scalar
 

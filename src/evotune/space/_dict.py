@@ -17,7 +17,9 @@ from contextlib import contextmanager
 
 from evotune.errors import SpecError
 
-from ._params import Categorical, Fixed, Float, Int, Param
+from ._base import Param
+from ._choices import Categorical, Fixed
+from ._numbers import Float, Int
 from ._values import describe
 
 # kind -> (allowed keys besides `type`, required keys)

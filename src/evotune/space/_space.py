@@ -11,8 +11,9 @@ import numpy as np
 
 from evotune.errors import ConfigError, SpecError
 
+from ._base import Param
+from ._choices import Categorical
 from ._dict import join, parse_space
-from ._params import Categorical, Param
 from ._values import Scalar, describe, show
 
 __all__ = ["Space"]
