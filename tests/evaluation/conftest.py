@@ -118,12 +118,12 @@ def service(token: str) -> Iterator[BackgroundServer]:
 
 @pytest.fixture(scope="session")
 def tight_service(token: str) -> Iterator[BackgroundServer]:
-    """One worker, a 1.5 s scoring limit and a 0.5 s wait for a slot: limits are easy to hit."""
+    """One worker, a 3 s scoring limit and a 0.5 s wait for a slot: limits are easy to hit."""
     settings = ServiceSettings(
         datasets=("digits=sklearn:digits:validation",),
         token=token,
         max_upload_bytes=2**20,
-        timeout_s=1.5,
+        timeout_s=3.0,
         max_concurrency=1,
         queue_timeout_s=0.5,
     )

@@ -46,7 +46,11 @@ def test_unknown_dataset_or_split_is_refused(name: str, split: str) -> None:
 
 def test_sklearn_source_and_its_task() -> None:
     digits = load_dataset("d", "sklearn:digits:validation")
-    assert (digits.task, digits.features, digits.classes) == ("classification", 64, tuple(range(10)))
+    assert (digits.task, digits.features, digits.classes) == (
+        "classification",
+        64,
+        tuple(range(10)),
+    )
     assert load_dataset("r", "sklearn:diabetes:validation").task == "regression"
 
 

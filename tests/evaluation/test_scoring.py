@@ -24,7 +24,10 @@ def _linear_onnx(clf: Any, batch: int | None, softmax: bool) -> bytes:
 
     weights = numpy_helper.from_array(clf.coef_.T.astype(np.float32), "W")
     bias = numpy_helper.from_array(clf.intercept_.astype(np.float32), "B")
-    nodes = [helper.make_node("MatMul", ["X", "W"], ["XW"]), helper.make_node("Add", ["XW", "B"], ["Z"])]
+    nodes = [
+        helper.make_node("MatMul", ["X", "W"], ["XW"]),
+        helper.make_node("Add", ["XW", "B"], ["Z"]),
+    ]
     out = "Z"
     if softmax:
         nodes.append(helper.make_node("Softmax", ["Z"], ["P"], axis=1))
@@ -96,12 +99,16 @@ def test_model_with_external_data_is_refused_before_anything_reads_it(
         (b"\xff\xff\xff\xff", "not an ONNX model"),
     ],
 )
-def test_uploads_that_are_not_onnx_are_refused(digits: Dataset, upload: bytes, message: str) -> None:
+def test_uploads_that_are_not_onnx_are_refused(
+    digits: Dataset, upload: bytes, message: str
+) -> None:
     with pytest.raises(ModelRejected, match=message):
         score_model(upload, digits, None)
 
 
-def test_regression_metrics_match_scikit_learn(diabetes_onnx: bytes, diabetes_regressor: Any) -> None:
+def test_regression_metrics_match_scikit_learn(
+    diabetes_onnx: bytes, diabetes_regressor: Any
+) -> None:
     data = load_dataset("diabetes", "sklearn:diabetes:validation")
     outcome = score_model(diabetes_onnx, data, ["r2", "rmse"])
     predicted = diabetes_regressor.predict(data.X)
@@ -115,8 +122,8 @@ def test_regression_metrics_match_scikit_learn(diabetes_onnx: bytes, diabetes_re
 def test_binary_roc_auc_uses_the_positive_class_column(
     tmp_path: Any, digits_classifier: Any
 ) -> None:
-    from sklearn.linear_model import LogisticRegression
     from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 4))

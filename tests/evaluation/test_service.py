@@ -16,12 +16,18 @@ from sklearn import metrics as skm
 from evotune.evaluation import BackgroundServer, load_split
 
 
-def _post(server: BackgroundServer, token: str | None, body: bytes, dataset: str = "digits",
-          **kwargs: Any) -> httpx.Response:
+def _post(
+    server: BackgroundServer, token: str | None, body: bytes, dataset: str = "digits", **kwargs: Any
+) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
     headers["Content-Type"] = "application/octet-stream"
-    return httpx.post(f"{server.url}/v1/datasets/{dataset}/score", content=body,
-                      headers=headers, timeout=60, **kwargs)
+    return httpx.post(
+        f"{server.url}/v1/datasets/{dataset}/score",
+        content=body,
+        headers=headers,
+        timeout=60,
+        **kwargs,
+    )
 
 
 def _assert_still_serving(server: BackgroundServer, token: str, model: bytes) -> None:
@@ -71,17 +77,19 @@ def test_regression_and_chosen_metrics(
 def test_multipart_upload_is_accepted(
     service: BackgroundServer, token: str, digits_onnx_zipmap: bytes
 ) -> None:
-    response = httpx.post(f"{service.url}/v1/datasets/digits/score",
-                          files={"model": ("model.onnx", digits_onnx_zipmap)},
-                          params=[("metrics", "accuracy"), ("metrics", "roc_auc")],
-                          headers={"Authorization": f"Bearer {token}"}, timeout=60)
+    response = httpx.post(
+        f"{service.url}/v1/datasets/digits/score",
+        files={"model": ("model.onnx", digits_onnx_zipmap)},
+        params=[("metrics", "accuracy"), ("metrics", "roc_auc")],
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
     assert list(response.json()["scores"]) == ["accuracy", "roc_auc"]
 
 
 def test_datasets_are_listed(service: BackgroundServer, token: str) -> None:
-    response = httpx.get(f"{service.url}/v1/datasets",
-                         headers={"Authorization": f"Bearer {token}"})
+    response = httpx.get(f"{service.url}/v1/datasets", headers={"Authorization": f"Bearer {token}"})
     assert response.json() == [
         {"name": "digits", "rows": 899, "features": 64, "task": "classification", "classes": 10},
         {"name": "diabetes", "rows": 221, "features": 10, "task": "regression", "classes": None},
@@ -103,8 +111,14 @@ def test_datasets_are_listed(service: BackgroundServer, token: str) -> None:
     ],
 )
 def test_bad_requests_are_refused_and_the_service_stays_up(
-    service: BackgroundServer, token: str, digits_onnx: bytes, diabetes_onnx: bytes,
-    pickled_model: bytes, case: str, status: int, message: str,
+    service: BackgroundServer,
+    token: str,
+    digits_onnx: bytes,
+    diabetes_onnx: bytes,
+    pickled_model: bytes,
+    case: str,
+    status: int,
+    message: str,
 ) -> None:
     body, who, dataset, params = digits_onnx, token, "digits", None
     if case == "pickle":
@@ -135,8 +149,9 @@ def test_bad_requests_are_refused_and_the_service_stays_up(
 def test_a_token_that_is_not_ascii_is_refused_not_crashed_on(
     service: BackgroundServer, token: str, digits_onnx: bytes
 ) -> None:
-    response = httpx.get(f"{service.url}/v1/datasets",
-                         headers={"Authorization": b"Bearer \xe9t\xe9"})
+    response = httpx.get(
+        f"{service.url}/v1/datasets", headers={"Authorization": b"Bearer \xe9t\xe9"}
+    )
     assert response.status_code == 401
     _assert_still_serving(service, token, digits_onnx)
 
@@ -152,26 +167,32 @@ def test_declared_100_mb_upload_is_refused_before_the_body_is_sent(
     service: BackgroundServer, token: str, digits_onnx: bytes
 ) -> None:
     started = time.monotonic()
-    sock = _raw_request(service, (
-        "POST /v1/datasets/digits/score HTTP/1.1\r\nHost: x\r\n"
-        f"Authorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\n"
-        f"Content-Length: {100 * 2**20}\r\n\r\n"
-    ))
+    sock = _raw_request(
+        service,
+        (
+            "POST /v1/datasets/digits/score HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Length: {100 * 2**20}\r\n\r\n"
+        ),
+    )
     with sock:
         reply = sock.recv(4096)
     assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 3
     _assert_still_serving(service, token, digits_onnx)
 
 
 def test_streamed_100_mb_upload_is_cut_off_near_the_limit(
     service: BackgroundServer, token: str, digits_onnx: bytes
 ) -> None:
-    sock = _raw_request(service, (
-        "POST /v1/datasets/digits/score HTTP/1.1\r\nHost: x\r\n"
-        f"Authorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\n"
-        "Transfer-Encoding: chunked\r\n\r\n"
-    ))
+    sock = _raw_request(
+        service,
+        (
+            "POST /v1/datasets/digits/score HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        ),
+    )
     chunk = b"%x\r\n%s\r\n" % (2**16, b"\0" * 2**16)
     sent = 0
     with sock:
@@ -199,9 +220,9 @@ def test_client_sending_100_mb_gets_413(
 ) -> None:
     from evotune.evaluation import EvaluationClient, ModelRejected
 
-    with EvaluationClient(service.url, token=token, retries=0) as client:
-        with pytest.raises(ModelRejected, match="413") as info:
-            client.score_bytes(b"\0" * (100 * 2**20), "digits")
+    client = EvaluationClient(service.url, token=token, retries=0)
+    with client, pytest.raises(ModelRejected, match="413") as info:
+        client.score_bytes(b"\0" * (100 * 2**20), "digits")
     assert info.value.transient is False and info.value.status_code == 413
     _assert_still_serving(service, token, digits_onnx)
 
@@ -212,8 +233,8 @@ def test_a_model_over_the_time_limit_is_stopped_and_the_worker_replaced(
     started = time.monotonic()
     response = _post(tight_service, token, slow_onnx)
     assert response.status_code == 422
-    assert "longer than the 1.5 s limit" in response.json()["detail"]
-    assert time.monotonic() - started < 5
+    assert "longer than the 3 s limit" in response.json()["detail"]
+    assert time.monotonic() - started < 8
     _assert_still_serving(tight_service, token, digits_onnx)
 
 

@@ -27,16 +27,16 @@ if TYPE_CHECKING:
     from evotune.evaluation._serve import BackgroundServer, serve, serve_eval
 
 __all__ = [
+    "METRICS",
+    "METRIC_GOALS",
+    "SKLEARN_DATASETS",
+    "SPLIT_SEED",
     "BackgroundServer",
     "Dataset",
     "EvaluationClient",
     "EvaluationFailure",
-    "METRICS",
-    "METRIC_GOALS",
     "ModelRejected",
     "RequestRefused",
-    "SKLEARN_DATASETS",
-    "SPLIT_SEED",
     "ScoreResult",
     "ServiceSettings",
     "ServiceSetupError",

@@ -179,7 +179,23 @@ def create_app(settings: ServiceSettings) -> FastAPI:
     )
     _add_error_handlers(app)
     _add_routes(app, state)
+    _list_dataset_names_in_schema(app, sorted(datasets))
     return app
+
+
+def _list_dataset_names_in_schema(app: FastAPI, names: list[str]) -> None:
+    """Publish the dataset names as the enum of the ``name`` path parameter."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()
+        for operation in schema["paths"]["/v1/datasets/{name}/score"].values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "name" and parameter["in"] == "path":
+                    parameter["schema"]["enum"] = names
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -244,7 +260,9 @@ def _add_routes(app: FastAPI, state: _State) -> None:
         request: Request,
         metrics: Annotated[
             list[str] | None,
-            Query(description="Metric names, comma-separated or repeated; default: all that apply."),
+            Query(
+                description="Metric names, comma-separated or repeated; default: all that apply."
+            ),
         ] = None,
     ) -> ScoreResponse:
         dataset = state.datasets.get(name)
@@ -330,7 +348,9 @@ async def _model_from_form(request: Request, body: bytes, limit: int) -> bytes:
     form = await Request(request.scope, replay).form(max_files=1, max_fields=8)
     upload = form.get("model")
     if upload is None or isinstance(upload, str):
-        raise HTTPException(400, "a multipart upload must carry the model as the file field 'model'")
+        raise HTTPException(
+            400, "a multipart upload must carry the model as the file field 'model'"
+        )
     data = await upload.read(limit + 1)
     await form.close()
     return data

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -21,6 +21,9 @@ from evotune.evaluation._errors import (
     RequestRefused,
     ServiceUnavailable,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = ["EvaluationClient", "ScoreResult"]
 
@@ -141,7 +144,7 @@ class EvaluationClient:
         """Close the connection pool."""
         self._http.close()
 
-    def __enter__(self) -> EvaluationClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -180,7 +183,7 @@ class EvaluationClient:
         )
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
+        delay: float = min(self.max_backoff_s, self.backoff_s * 2.0 ** (attempt - 1))
         delay *= 0.5 + random.random() / 2  # jitter, so many trials do not retry in step
         retry_after = response.headers.get("Retry-After", "") if response is not None else ""
         if retry_after.isdigit():

@@ -32,9 +32,9 @@ import numpy.typing as npt
 from evotune.evaluation._errors import ServiceSetupError
 
 __all__ = [
-    "Dataset",
     "SKLEARN_DATASETS",
     "SPLIT_SEED",
+    "Dataset",
     "Task",
     "load_dataset",
     "load_split",

@@ -14,8 +14,8 @@ __all__ = [
     "EvaluationFailure",
     "ModelRejected",
     "RequestRefused",
-    "ServiceUnavailable",
     "ServiceSetupError",
+    "ServiceUnavailable",
 ]
 
 

@@ -88,7 +88,9 @@ def check_model_bytes(model: bytes) -> None:
     Raises :class:`ModelRejected` with a message naming what the upload looks like.
     """
     if not model:
-        raise ModelRejected("empty upload: send the ONNX model as the request body", status_code=422)
+        raise ModelRejected(
+            "empty upload: send the ONNX model as the request body", status_code=422
+        )
     if model[:1] == b"\x80" and model[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         raise ModelRejected(
             "upload is a Python pickle; only ONNX models are accepted (a pickle runs code when loaded)",
@@ -259,9 +261,15 @@ def _classification_scores(
 
     proba = _probabilities(outputs, types, dataset)
     labels = _labels(outputs, types, dataset, proba)
-    wanted = list(metrics) if metrics else [
-        m for m in METRICS["classification"] if proba is not None or m not in _NEEDS_PROBABILITIES
-    ]
+    wanted = (
+        list(metrics)
+        if metrics
+        else [
+            m
+            for m in METRICS["classification"]
+            if proba is not None or m not in _NEEDS_PROBABILITIES
+        ]
+    )
     if proba is None and _NEEDS_PROBABILITIES.intersection(wanted):
         raise _reject("model gives no class probabilities; roc_auc and log_loss need them")
     y = dataset.y
@@ -345,7 +353,7 @@ def _labels(
                 raise _reject(f"label output does not match the dataset's labels: {exc}") from exc
     if proba is None:
         raise _reject("model gives neither class labels nor class probabilities")
-    return np.asarray(dataset.classes)[np.argmax(proba, axis=1)]
+    return np.asarray(np.asarray(dataset.classes)[np.argmax(proba, axis=1)])
 
 
 def _regression_scores(

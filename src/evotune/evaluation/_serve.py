@@ -8,12 +8,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evotune.evaluation._app import ServiceSettings, create_app
 from evotune.evaluation._errors import ServiceSetupError
 
-__all__ = ["BackgroundServer", "TOKEN_ENV", "resolve_token", "serve", "serve_eval"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["TOKEN_ENV", "BackgroundServer", "resolve_token", "serve", "serve_eval"]
 
 #: The environment variable the service (and the client) read the token from.
 TOKEN_ENV = "EVOTUNE_EVAL_TOKEN"
@@ -39,14 +42,16 @@ def resolve_token(token: str | None = None, token_file: Path | str | None = None
     raise ServiceSetupError(f"no token: pass --token, --token-file or set {TOKEN_ENV}")
 
 
-def serve(settings: ServiceSettings, host: str = "127.0.0.1", port: int = 8765,
-          log_level: str = "info") -> None:
+def serve(
+    settings: ServiceSettings, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info"
+) -> None:
     """Serve ``settings`` on ``host:port`` until interrupted (Ctrl-C or SIGTERM)."""
     import uvicorn
 
     app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False,
-                timeout_keep_alive=5)
+    uvicorn.run(
+        app, host=host, port=port, log_level=log_level, server_header=False, timeout_keep_alive=5
+    )
 
 
 def serve_eval(
@@ -88,15 +93,27 @@ class BackgroundServer:
     ``server.url`` is its base URL. Leaving the block stops it and its workers.
     """
 
-    def __init__(self, settings: ServiceSettings, host: str = "127.0.0.1", port: int = 0,
-                 start_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        start_timeout_s: float = 120.0,
+    ) -> None:
         import uvicorn
 
-        config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="warning",
-                                server_header=False, timeout_keep_alive=5)
+        config = uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="warning",
+            server_header=False,
+            timeout_keep_alive=5,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True,
-                                        name="evotune-eval-server")
+        self._thread = threading.Thread(
+            target=self._server.run, daemon=True, name="evotune-eval-server"
+        )
         self._host = host
         self._start_timeout_s = start_timeout_s
         self.url = ""
@@ -120,10 +137,14 @@ class BackgroundServer:
         if self._thread.is_alive():
             self._thread.join(timeout=30)
 
-    def __enter__(self) -> BackgroundServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()

@@ -10,9 +10,11 @@ over the worker.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import queue
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -24,6 +26,8 @@ from evotune.evaluation._errors import EvaluationFailure, ModelRejected, Service
 __all__ = ["WorkerPool"]
 
 _START_TIMEOUT_S = 120.0
+_RESPAWN_ATTEMPTS = 3
+_log = logging.getLogger("evotune.evaluation")
 
 
 class _Worker:
@@ -133,28 +137,35 @@ class WorkerPool:
         threading.Thread(target=self._add_one, daemon=True, name="evotune-eval-respawn").start()
 
     def _add_one(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-        worker = self._spawn()
-        try:
-            self._await_ready(worker)
-        except ServiceSetupError:
+        """Start a replacement worker, trying a few times: a lost worker is a lost slot."""
+        for attempt in range(_RESPAWN_ATTEMPTS):
+            with self._lock:
+                if self._closed:
+                    return
+            worker = self._spawn()
+            try:
+                self._await_ready(worker)
+            except ServiceSetupError:
+                time.sleep(2.0**attempt)
+                continue
+            with self._lock:
+                closed = self._closed
+            if closed:
+                worker.stop()
+            else:
+                self._idle.put(worker)
             return
-        with self._lock:
-            closed = self._closed
-        if closed:
-            worker.stop()
-        else:
-            self._idle.put(worker)
+        _log.error("could not replace an evaluation worker; one scoring slot is lost")
 
 
 def _worker_main(conn: Connection, datasets: dict[str, Dataset]) -> None:
     """Body of a worker process: load libraries, then score models until the pipe closes."""
-    from evotune.evaluation._scoring import score_model
-
-    import onnxruntime  # noqa: F401  (load it now, not during the first timed request)
+    # Load the heavy libraries now, not inside the first timed request.
+    import onnx.checker  # noqa: F401
+    import onnxruntime  # noqa: F401
     import sklearn.metrics  # noqa: F401
+
+    from evotune.evaluation._scoring import score_model
 
     conn.send_bytes(b"ready")
     while True:
@@ -168,6 +179,6 @@ def _worker_main(conn: Connection, datasets: dict[str, Dataset]) -> None:
             reply: dict[str, Any] = {"status": "ok", "outcome": outcome.to_json()}
         except EvaluationFailure as exc:
             reply = {"status": "rejected", "message": str(exc)}
-        except Exception as exc:  # a fault of the service: report it, keep the worker alive
+        except Exception as exc:  # noqa: BLE001  (a fault of the service: report it, keep the worker)
             reply = {"status": "error", "message": f"internal error: {type(exc).__name__}: {exc}"}
         conn.send_bytes(json.dumps(reply).encode())
