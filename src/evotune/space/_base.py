@@ -125,9 +125,13 @@ class Param(abc.ABC):
         return form
 
     def _key(self) -> tuple[Any, ...]:
-        args = tuple(scalar_key(a) if is_scalar(a) else a for a in self._args())
-        when = tuple((p, tuple(scalar_key(v) for v in vs)) for p, vs in self._when)
-        return (type(self), args, tuple(sorted(self._fields().items())), when)
+        # scalar_key, so that Fixed(1) != Fixed(True) although 1 == True in Python.
+        fields = tuple(
+            (k, tuple(map(scalar_key, v)) if isinstance(v, list) else scalar_key(v))
+            for k, v in self._fields().items()
+        )
+        when = tuple((p, tuple(map(scalar_key, vs))) for p, vs in self._when)
+        return (type(self), fields, when)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Param):

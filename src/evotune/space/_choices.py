@@ -82,10 +82,6 @@ class Categorical(Param):
     def _args(self) -> tuple[Any, ...]:
         return (list(self.choices),)
 
-    def _key(self) -> tuple[Any, ...]:
-        when = tuple((p, tuple(scalar_key(v) for v in vs)) for p, vs in self._when)
-        return (Categorical, tuple(scalar_key(c) for c in self.choices), when)
-
     def _arg_names(self) -> tuple[str, ...]:
         return ("choices",)
 
