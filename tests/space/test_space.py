@@ -91,3 +91,7 @@ def test_docstring_examples_run() -> None:
 def test_coordinate_labels_stay_on_one_line() -> None:
     space = Space(k=Categorical(["rbf", "a\nb", 1, True]))
     assert space.coordinate_names() == ["k=rbf", 'k="a\\nb"', "k=1", "k=true"]
+
+
+def test_repeated_condition_values_collapse_in_order() -> None:
+    assert Float(0, 1, when={"k": ["b", "a", "b", 1, 1.0, True]}).when == {"k": ["b", "a", 1, True]}

@@ -54,8 +54,10 @@ def parse_when(when: object) -> Condition:
             items = tuple(require_scalar(v, f"{path}[{i}]") for i, v in enumerate(values))
         else:
             raise SpecError(path, f"must be a value or a list of values, got {describe(values)}")
-        unique = {scalar_key(v): v for v in reversed(items)}  # first occurrence wins
-        parsed.append((parent, tuple(v for k, v in reversed(unique.items()))))
+        unique: dict[tuple[str, Scalar], Scalar] = {}
+        for value in items:
+            unique.setdefault(scalar_key(value), value)  # a repeated value is harmless
+        parsed.append((parent, tuple(unique.values())))
     return tuple(parsed)
 
 
