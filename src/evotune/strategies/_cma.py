@@ -53,18 +53,23 @@ class CMAStrategy(Strategy):
     - ``sigma0`` (0 < s <= 1, default 0.3): the initial step size in the unit cube.
     - ``restarts``: ``ipop`` (default) restarts from a uniform random mean with a doubled
       population whenever ``cmaes``' ``should_stop()`` says the run stagnates; ``none`` never.
+    - ``late_generations`` (int >= 0, default 3): how many generations late a result may be
+      and still update the distribution (see below).
 
     The first run starts at the centre of the cube (of the grid's range for a discrete
     coordinate); samples stay inside ``[0, 1]`` (``cmaes`` resamples, then clips).
 
     Asynchronous use: asks are always served from the current distribution, however many are
     out. Results fill a batch; when it holds ``popsize`` results the distribution is updated and
-    the generation advances. A result for a candidate asked in an *older generation of the same
-    run* still enters the batch, as an injected solution whose step ``y = (x - m) / sigma`` is
-    shortened to Mahalanobis length at most ``sqrt(n) + 2n / (n + 2)`` (Hansen 2011, the clip
-    applied to injected solutions); its score is used as is. A result for a candidate of an
-    *earlier restart run* only counts towards ``best`` (and ``stale`` in the state): it says
-    nothing about the new distribution. Failed evaluations (None/NaN/inf) take part in the batch
+    the generation advances. A result for a candidate asked at most ``late_generations``
+    generations ago (same run) still enters the batch, as an injected solution whose step
+    ``y = (x - m) / sigma`` is shortened to Mahalanobis length at most ``sqrt(n) + 2n / (n + 2)``
+    (Hansen 2011, the clip applied to injected solutions); its score is used as is. An older
+    result, or one for a candidate of an *earlier restart run*, only counts towards ``best``
+    (and ``stale`` in the state): it says too little about the current distribution. (Measured
+    on the 10-D sphere, popsize 10: accepting results of any age stalls CMA-ES when 32 or more
+    evaluations are out at once; with 3 generations it converges with 4 to 64 out. Rather, set
+    ``population_size`` to at least the number of parallel workers.) Failed evaluations (None/NaN/inf) take part in the batch
     with the score ``worst + max(1, |worst|)``, ``worst`` the worst successful score of their
     batch (0 for all when the whole batch failed), so they rank after every success.
     ``state_dict()["algorithm"]["counts"]`` accounts for every result: ``received == updated +
@@ -97,6 +102,9 @@ class CMAStrategy(Strategy):
         self._popsize0 = popsize if popsize is not None else 4 + math.floor(3 * math.log(self._dim))
         self._sigma0 = options.number("sigma0", 0.3, low=0.0, high=1.0)
         self._restarts = options.choice("restarts", "ipop", ("ipop", "none"))
+        late = options.integer("late_generations", 3, minimum=0)
+        assert late is not None
+        self._late_generations = late
         self._variant = variant
 
         self._run = 0  # restart runs begun (0: the first run)
@@ -160,7 +168,7 @@ class CMAStrategy(Strategy):
         self._counts["received"] += 1
         if loss is None:
             self._counts["failed"] += 1
-        if run != self._run:
+        if run != self._run or self._generation - generation > self._late_generations:
             self._counts["stale"] += 1
             return
         if generation != self._generation:
