@@ -212,3 +212,17 @@ def test_client_retries_a_busy_service_until_a_slot_frees(
     result = client.score_bytes(digits_onnx, "digits")
     hog.join()
     assert result.attempts > 1 and result.scores["accuracy"] > 0.9
+
+
+def test_importing_the_client_does_not_import_the_server_side() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from evotune.evaluation import EvaluationClient, ModelRejected, METRIC_GOALS\n"
+        "heavy = ('onnxruntime', 'onnx', 'fastapi', 'uvicorn', 'sklearn', 'starlette')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
