@@ -23,7 +23,10 @@ def sphere(x: np.ndarray) -> float:
 
 
 def roundtrip(s: Strategy) -> Strategy:
-    text = json.dumps(s.state_dict(), allow_nan=False)  # strict JSON: no NaN/Infinity inside
+    state = s.state_dict()
+    text = json.dumps(state, allow_nan=False)  # strict JSON: no NaN/Infinity inside
+    assert json.loads(text) == state  # plain data: no tuples, no numpy scalars
+    assert s.state_dict() == state  # reading the state changes nothing
     return load_strategy(json.loads(text))
 
 
