@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["_base", "_cma", "_elitist", "_random"]
+MODULES = ["_base", "_cma", "_elitist", "_random"]  # the modules with examples
 
 
 @pytest.mark.parametrize("module", MODULES)

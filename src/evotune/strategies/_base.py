@@ -1,10 +1,11 @@
-"""The strategy contract, shared bookkeeping and the JSON state helpers.
+"""The strategy contract and the bookkeeping every strategy shares.
 
 A strategy proposes vectors in the unit cube ``[0, 1]^dim`` (the search space decodes them into
 configurations) and learns from their scores. Every concrete strategy derives from
 :class:`Strategy` and implements its hooks (``_setup``, ``_ask``, ``_tell``, ``generation``,
-``_algorithm_state``, ``_load_algorithm_state``); the base class owns candidate ids, the optimisation direction, the
-best result so far and the outer state format, so each algorithm only ever *minimises*.
+``_algorithm_state``, ``_load_algorithm_state``); the base class owns candidate ids, the
+optimisation direction, the best result so far and the outer state format, so each algorithm
+only ever *minimises*.
 """
 
 from __future__ import annotations
@@ -19,22 +20,11 @@ import numpy as np
 import numpy.typing as npt
 
 from evotune.errors import SpecError, StrategyError
+from evotune.strategies._options import OptionReader
+from evotune.strategies._state import Vector, decode_generator, encode_generator
 
-__all__ = [
-    "Candidate",
-    "OptionReader",
-    "Strategy",
-    "Vector",
-    "decode_array",
-    "decode_generator",
-    "decode_random_state",
-    "encode_array",
-    "encode_float",
-    "encode_generator",
-    "encode_random_state",
-]
+__all__ = ["Candidate", "Strategy", "Vector"]
 
-Vector = npt.NDArray[np.float64]
 STATE_FORMAT = 1
 DIRECTIONS = ("minimize", "maximize")
 
@@ -53,77 +43,6 @@ class Candidate:
     id: int
     vector: Vector
     generation: int
-
-
-class OptionReader:
-    """Reads a strategy's ``options`` mapping, raising :class:`SpecError` on any bad entry.
-
-    Every read records the resolved value in :attr:`resolved`; :meth:`finish` rejects the
-    options nobody read (unknown names).
-    """
-
-    def __init__(self, options: Mapping[str, Any] | None) -> None:
-        self._given: dict[str, Any] = dict(options or {})
-        for key in self._given:
-            if not isinstance(key, str):
-                raise SpecError("strategy.options", f"option names must be strings, got {key!r}")
-        self.resolved: dict[str, Any] = {}
-
-    @staticmethod
-    def path(key: str) -> str:
-        return f"strategy.options.{key}"
-
-    def given(self, key: str) -> bool:
-        return key in self._given and self._given[key] is not None
-
-    def integer(self, key: str, default: int | None, *, minimum: int) -> int | None:
-        value = self._given.get(key, default)
-        if value is None:
-            self.resolved[key] = None
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise SpecError(self.path(key), f"must be an integer, got {value!r}")
-        value = int(value)
-        if value < minimum:
-            raise SpecError(self.path(key), f"must be >= {minimum}, got {value}")
-        self.resolved[key] = value
-        return value
-
-    def number(
-        self, key: str, default: float, *, low: float, high: float, low_open: bool = True
-    ) -> float:
-        """A real number in ``(low, high]`` (or ``[low, high]`` with ``low_open=False``)."""
-        value = self._given.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise SpecError(self.path(key), f"must be a number, got {value!r}")
-        value = float(value)
-        too_low = value <= low if low_open else value < low
-        if not math.isfinite(value) or too_low or value > high:
-            left = "(" if low_open else "["
-            raise SpecError(self.path(key), f"must be in {left}{low:g}, {high:g}], got {value!r}")
-        self.resolved[key] = value
-        return value
-
-    def choice(self, key: str, default: str, choices: Sequence[str]) -> str:
-        value = self._given.get(key, default)
-        if value not in choices:
-            known = ", ".join(repr(c) for c in choices)
-            raise SpecError(self.path(key), f"must be one of {known}, got {value!r}")
-        self.resolved[key] = value
-        return str(value)
-
-    def fail(self, key: str, problem: str) -> SpecError:
-        return SpecError(self.path(key), problem)
-
-    def finish(self) -> dict[str, Any]:
-        unknown = sorted(k for k in self._given if k not in self.resolved)
-        if unknown:
-            known = ", ".join(sorted(self.resolved)) or "(none)"
-            raise SpecError(self.path(unknown[0]), f"unknown option; known options: {known}")
-        return dict(self.resolved)
 
 
 class Strategy(ABC):
@@ -389,79 +308,3 @@ def _check_grid(
         if high + steps_a[i] / 2 - low < steps_a[i]:
             raise StrategyError(f"coordinate {i} has fewer than two grid points")
     return steps_a, bounds_a
-
-
-# --- JSON state helpers ---------------------------------------------------------------------
-# Floats go through json as their repr, which round-trips float64 exactly. NaN and infinities
-# are not JSON, so they are stored as the strings "nan", "inf", "-inf".
-
-
-def encode_float(x: float) -> float | str:
-    """A float for JSON: itself when finite, else ``"nan"``/``"inf"``/``"-inf"`` (read by float)."""
-    x = float(x)
-    return x if math.isfinite(x) else str(x)
-
-
-def encode_array(array: npt.ArrayLike | None) -> dict[str, Any] | None:
-    """A float array as ``{"shape": [...], "data": [...]}`` (``None`` stays ``None``)."""
-    if array is None:
-        return None
-    a = np.asarray(array, dtype=np.float64)
-    return {"shape": list(a.shape), "data": [encode_float(x) for x in a.ravel().tolist()]}
-
-
-def decode_array(data: Mapping[str, Any] | None) -> Vector | None:
-    """Inverse of :func:`encode_array`."""
-    if data is None:
-        return None
-    flat = np.array([float(x) for x in data["data"]], dtype=np.float64)
-    return flat.reshape([int(n) for n in data["shape"]])
-
-
-def encode_generator(rng: np.random.Generator) -> dict[str, Any]:
-    """A PCG64 generator's state; its 128-bit integers as decimal strings (JSON-safe anywhere)."""
-    state = rng.bit_generator.state
-    if state["bit_generator"] != "PCG64":
-        raise StrategyError(f"cannot store a {state['bit_generator']} generator")
-    return {
-        "bit_generator": "PCG64",
-        "state": str(state["state"]["state"]),
-        "inc": str(state["state"]["inc"]),
-        "has_uint32": int(state["has_uint32"]),
-        "uinteger": int(state["uinteger"]),
-    }
-
-
-def decode_generator(data: Mapping[str, Any]) -> np.random.Generator:
-    """Inverse of :func:`encode_generator`."""
-    bit_generator = np.random.PCG64()
-    bit_generator.state = {
-        "bit_generator": "PCG64",
-        "state": {"state": int(data["state"]), "inc": int(data["inc"])},
-        "has_uint32": int(data["has_uint32"]),
-        "uinteger": int(data["uinteger"]),
-    }
-    return np.random.Generator(bit_generator)
-
-
-def encode_random_state(rng: np.random.RandomState) -> dict[str, Any]:
-    """A legacy MT19937 ``RandomState`` (what cmaes uses), including its cached Gaussian."""
-    name, keys, pos, has_gauss, cached = rng.get_state(legacy=True)
-    if name != "MT19937":
-        raise StrategyError(f"cannot store a {name} random state")
-    return {
-        "keys": [int(k) for k in keys],
-        "pos": int(pos),
-        "has_gauss": int(has_gauss),
-        "cached_gaussian": float(cached),
-    }
-
-
-def decode_random_state(data: Mapping[str, Any]) -> np.random.RandomState:
-    """Inverse of :func:`encode_random_state`."""
-    rng = np.random.RandomState()
-    keys = np.array(data["keys"], dtype=np.uint32)
-    rng.set_state(
-        ("MT19937", keys, int(data["pos"]), int(data["has_gauss"]), float(data["cached_gaussian"]))
-    )
-    return rng

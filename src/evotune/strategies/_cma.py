@@ -16,11 +16,9 @@ from typing import Any
 import numpy as np
 from cmaes import CMA, CMAwM, SepCMA
 
-from evotune.strategies._base import (
-    Candidate,
-    OptionReader,
-    Strategy,
-    Vector,
+from evotune.strategies._base import Candidate, Strategy, Vector
+from evotune.strategies._options import OptionReader
+from evotune.strategies._state import (
     decode_array,
     decode_random_state,
     encode_array,

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from evotune.strategies._base import Candidate, OptionReader, Strategy, Vector
+from evotune.strategies._base import Candidate, Strategy, Vector
+from evotune.strategies._options import OptionReader
 
 __all__ = ["ElitistStrategy"]
 

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
-from evotune.strategies._base import Candidate, OptionReader, Strategy, Vector
+from evotune.strategies._base import Candidate, Strategy, Vector
+from evotune.strategies._options import OptionReader
 
 __all__ = ["RandomStrategy", "SobolStrategy"]
 
