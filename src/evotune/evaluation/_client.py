@@ -59,6 +59,7 @@ class EvaluationClient:
     failure (connection refused or reset, a timeout, HTTP 429/502/503/504) is retried up to
     ``retries`` times, waiting ``backoff_s`` doubled each time (at most ``max_backoff_s``, or
     what the service's Retry-After asks), then raised as :class:`ServiceUnavailable`.
+    One client may be shared by threads (it holds one thread-safe ``httpx.Client``).
 
     >>> client = EvaluationClient("http://127.0.0.1:8765", token="secret")  # doctest: +SKIP
     >>> client.score(Path("out/model.onnx"), "digits").scores["accuracy"]  # doctest: +SKIP

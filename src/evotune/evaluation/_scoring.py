@@ -174,6 +174,8 @@ def _external_tensor(proto: Any) -> str | None:
 
 def _all_tensors(proto: Any) -> Iterator[Any]:
     graphs = [proto.graph]
+    for info in proto.training_info:
+        graphs.extend((info.initialization, info.algorithm))
     nodes = [node for function in proto.functions for node in function.node]
     while graphs or nodes:
         if graphs:
