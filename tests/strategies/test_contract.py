@@ -208,3 +208,20 @@ def test_any_interleaving_resumes_identically(
                 score = {"tell": sphere(c.vector), "fail": None, "nan": math.nan}[op]
                 s.tell(c.id, score)
         assert all(r == results[0] for r in results)
+
+
+def test_a_generational_schedule_advances_one_generation_per_generation_size(
+    variant: Variant,
+) -> None:
+    s = variant.make()
+    for generation in range(6):
+        size = s.generation_size
+        if size is None:
+            assert variant.name in ("random", "sobol")
+            return
+        assert s.generation == generation
+        batch = [s.ask() for _ in range(size)]
+        assert all(c.generation == generation for c in batch)
+        for c in reversed(batch):
+            s.tell(c.id, sphere(c.vector))
+    assert s.generation == 6

@@ -159,6 +159,16 @@ class Strategy(ABC):
         return dict(self._options)
 
     @property
+    def generation_size(self) -> int | None:
+        """How many asks make up the current generation, for a generational schedule.
+
+        A controller that asks this many, waits for all their results and tells them, sees the
+        generation advance. (Further asks are served too; see each strategy.) ``None`` for a
+        strategy without generations.
+        """
+        return None
+
+    @property
     def outstanding(self) -> tuple[int, ...]:
         """Ids of the candidates asked and not yet told, in ask order."""
         return tuple(self._outstanding)

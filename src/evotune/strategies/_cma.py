@@ -148,6 +148,10 @@ class CMAStrategy(Strategy):
         return int(self._opt.population_size)
 
     @property
+    def generation_size(self) -> int:
+        return self.population_size
+
+    @property
     def generation(self) -> int:
         return self._generation
 

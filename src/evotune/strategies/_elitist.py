@@ -146,6 +146,17 @@ class ElitistStrategy(Strategy):
             return self._told // self._n
         return self._generation
 
+    @property
+    def population_size(self) -> int:
+        return self._n
+
+    @property
+    def generation_size(self) -> int:
+        """N in generation 0, then N - E (elites are not asked again); N in steady state."""
+        if self._mode == "steady_state" or self._generation == 0:
+            return self._n
+        return self._n - self._elite
+
     # --- variation --------------------------------------------------------------------------
 
     def _mutate(self, parent: Vector) -> Vector:
