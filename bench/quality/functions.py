@@ -99,6 +99,8 @@ class TestFunction:
     True
     """
 
+    __test__ = False  # not a pytest test class, despite its name
+
     name: str
     dim: int
     bound: float

@@ -3,17 +3,18 @@
 A problem declares its parameters once, as a tuple of :class:`Param`. Each optimizer
 adapter turns that declaration into its own native space (an evotune ``Space``, Optuna
 distributions, a Nevergrad parametrization), so that nobody gets an easier problem.
-Optimizers that work on the unit cube (pycma, plain random search) use
-:func:`decode_unit`, the same mapping as evotune's ``Space.decode`` for these types.
+Optimizers that work on the unit cube (pycma, plain random search) use evotune's
+``Space`` encoding and ``Space.decode`` (:func:`to_space`).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+
+from evotune.space import Categorical, Float, Int, Space
 
 
 @dataclass(frozen=True)
@@ -53,33 +54,22 @@ def categorical(name: str, choices: Sequence[Any]) -> Param:
     return Param(name, "cat", choices=tuple(choices))
 
 
-def decode_one(p: Param, u: float) -> Any:
-    """Map a coordinate ``u`` in [0, 1] to a value of ``p``.
+def to_space(params: Sequence[Param]) -> Space:
+    """The evotune :class:`~evotune.space.Space` of a declaration.
 
-    Floats: linear (or linear in log space) interpolation. Integers: the unit interval is
-    cut into ``high - low + 1`` equal bins (in log space when log-scaled), so every
-    integer is equally likely under uniform sampling; log-scaled integers are the rounded
-    log-uniform float. Categoricals: equal bins.
+    pycma and plain random search also search this space's unit cube and decode with
+    ``Space.decode``, so they see exactly the vectors evotune's strategies see (a
+    categorical is a one-hot block, a linear int a discrete coordinate).
     """
-    u = min(max(float(u), 0.0), 1.0)
-    if p.kind == "cat":
-        return p.choices[min(int(u * len(p.choices)), len(p.choices) - 1)]
-    if p.kind == "float":
-        if p.log:
-            return math.exp(math.log(p.low) + u * (math.log(p.high) - math.log(p.low)))
-        return p.low + u * (p.high - p.low)
-    lo, hi = int(p.low), int(p.high)
-    if p.log:
-        v = int(round(math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))))
-        return min(max(v, lo), hi)
-    return min(lo + int(u * (hi - lo + 1)), hi)
-
-
-def decode_unit(params: Sequence[Param], vector: Sequence[float] | np.ndarray) -> dict[str, Any]:
-    """Decode a vector in [0, 1]^d into a configuration ``{name: value}``."""
-    if len(vector) != len(params):
-        raise ValueError(f"expected a vector of length {len(params)}, got {len(vector)}")
-    return {p.name: decode_one(p, u) for p, u in zip(params, vector)}
+    out: dict[str, Any] = {}
+    for p in params:
+        if p.kind == "float":
+            out[p.name] = Float(p.low, p.high, log=p.log)
+        elif p.kind == "int":
+            out[p.name] = Int(int(p.low), int(p.high), log=p.log)
+        else:
+            out[p.name] = Categorical(list(p.choices))
+    return Space(**out)
 
 
 def config_key(config: dict[str, Any]) -> tuple[tuple[str, Any], ...]:

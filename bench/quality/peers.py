@@ -11,10 +11,10 @@ Each peer searches its own native version of the problem's space:
 - ``nevergrad-ngopt``: Nevergrad's ``NGOpt`` wizard with ``budget`` and ``num_workers=8``,
   over ``Scalar``/``Log`` (``set_integer_casting`` for ints) and ``Choice``; test
   functions get one bounded ``Array``.
-- ``pycma``: ``cma.CMAEvolutionStrategy`` in [0, 1]^d (x0 = centre, sigma0 = 0.3,
-  ``bounds=[0, 1]``, ``popsize=8``), decoded as evotune decodes; restarted with a new seed
-  when it stops before the budget is spent.
-- ``random-search``: independent uniform points in [0, 1]^d, decoded likewise.
+- ``pycma``: ``cma.CMAEvolutionStrategy`` in evotune's [0, 1]^d encoding of the space
+  (x0 = centre, sigma0 = 0.3, ``bounds=[0, 1]``, ``popsize=8``), decoded by
+  ``Space.decode``; restarted with a new seed when it stops before the budget is spent.
+- ``random-search``: independent uniform points in the same cube, decoded likewise.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from .params import Param, decode_unit
+from .params import Param, to_space
 from .problems import Problem
 
 Pair = tuple[Any, dict[str, Any]]
@@ -48,12 +48,12 @@ class RandomSearch:
     """Independent uniform samples in [0, 1]^d, decoded to configs."""
 
     def __init__(self, problem: Problem, seed: int) -> None:
-        self._params = problem.params
-        self._rng = np.random.default_rng(seed)
+        self._space = to_space(problem.params)
+        # a stream of its own: evotune's ``random`` strategy draws default_rng(seed) too
+        self._rng = np.random.default_rng([seed, 1])
 
     def ask(self, k: int) -> list[Pair]:
-        return [(None, decode_unit(self._params, self._rng.random(len(self._params))))
-                for _ in range(k)]
+        return [(None, self._space.decode(self._rng.random(self._space.dim))) for _ in range(k)]
 
     def tell(self, results: Sequence[tuple[Any, float]]) -> None:
         pass
@@ -63,7 +63,7 @@ class PyCMA:
     """pycma's CMA-ES on [0, 1]^d with population 8 and restarts (same population)."""
 
     def __init__(self, problem: Problem, seed: int, popsize: int = 8) -> None:
-        self._params = problem.params
+        self._space = to_space(problem.params)
         self._seed = seed
         self._popsize = popsize
         self._restarts = 0
@@ -73,7 +73,7 @@ class PyCMA:
     def _start(self) -> Any:
         import cma
 
-        d = len(self._params)
+        d = self._space.dim
         opts = {"bounds": [0.0, 1.0], "popsize": self._popsize, "verbose": -9,
                 "seed": 1 + self._seed + 1000 * self._restarts}
         return cma.CMAEvolutionStrategy(np.full(d, 0.5), 0.3, opts)
@@ -85,7 +85,7 @@ class PyCMA:
         xs = self._es.ask()
         if k != len(xs):
             raise ValueError(f"pycma asks in whole generations of {len(xs)}, not {k}")
-        return [(x, decode_unit(self._params, x)) for x in xs]
+        return [(x, self._space.decode(x)) for x in xs]
 
     def tell(self, results: Sequence[tuple[Any, float]]) -> None:
         finite = [v for _, v in results if math.isfinite(v)]

@@ -1,0 +1,107 @@
+"""``python -m bench.quality [--quick] [--workers N] [--out DIR]``: run, score, write, plot."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+from .evotune_adapter import EVOTUNE_NAMES
+from .peers import PEER_NAMES
+from .plots import convergence_grid, rank_bars
+from .problems import all_problem_names
+from .report import markdown
+from .runner import Plan, run_plan
+from .summary import summarize
+
+QUICK_PROBLEMS = ("kNN-wine", "SVM-wine", "DT-diabetes", "lasso-diabetes",
+                  "sphere-5d", "ellipsoid-5d", "rosenbrock-5d", "rastrigin-5d", "ackley-5d",
+                  "styblinski_tang-5d")
+
+
+def _plan(args: argparse.Namespace) -> Plan:
+    optimizers = tuple(EVOTUNE_NAMES) + tuple(PEER_NAMES)
+    if args.optimizers:
+        optimizers = tuple(args.optimizers.split(","))
+    if args.quick:
+        problems, seeds, n_ref = QUICK_PROBLEMS, tuple(range(3)), 128
+    else:
+        problems, seeds, n_ref = tuple(all_problem_names()), tuple(range(5)), 256
+    if args.problems:
+        problems = tuple(args.problems.split(","))
+    if args.seeds:
+        seeds = tuple(range(args.seeds))
+    budgets = tuple(int(b) for b in args.budgets.split(","))
+    return Plan(problems, optimizers, seeds, budgets, n_ref)
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("evotune", "optuna", "nevergrad", "cma", "cmaes", "scikit-learn", "numpy", "scipy"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "missing"
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10 problems, 3 seeds (< 3 min)")
+    parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    parser.add_argument("--out", default="bench/results", help="output folder")
+    parser.add_argument("--budgets", default="64,128", help="comma-separated budgets")
+    parser.add_argument("--seeds", type=int, help="number of seeds (default 5, quick 3)")
+    parser.add_argument("--problems", help="comma-separated problem names (default: all)")
+    parser.add_argument("--optimizers", help="comma-separated optimizer names (default: all)")
+    args = parser.parse_args(argv)
+    plan = _plan(args)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = "quality_quick" if args.quick else "quality"
+    command = "python -m bench.quality " + " ".join(argv if argv is not None else sys.argv[1:])
+    started = dt.datetime.now(dt.timezone.utc)
+    t0 = time.perf_counter()
+
+    def progress(name: str, what: str, seconds: float) -> None:
+        print(f"[{time.perf_counter() - t0:7.1f}s] {name} {what}: {seconds:.1f}s", flush=True)
+
+    problems = run_plan(plan, args.workers, progress)
+    wall = time.perf_counter() - t0
+    meta = {
+        "command": command.strip(), "date_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(), "wall_seconds": round(wall, 1), "workers": args.workers,
+        "budgets": list(plan.budgets), "seeds": list(plan.seeds), "batch": 8,
+        "optimizers": list(plan.optimizers), "problems": list(plan.problems),
+        "n_reference": plan.n_reference, "versions": _versions(),
+        "curves": "best-so-far loss after each evaluation, one list per seed",
+    }
+    summary = summarize(problems, list(plan.optimizers), list(plan.budgets),
+                        [o for o in plan.optimizers if o.startswith("evotune-")],
+                        [o for o in plan.optimizers if not o.startswith("evotune-")])
+    result = {"meta": meta, "problems": problems, "summary": summary}
+    text = markdown(result)
+    result["markdown"] = text
+    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    convergence_grid(result, out_dir / f"{stem}_convergence.png")
+    rank_bars(result, out_dir / f"{stem}_ranks.png")
+    print(text)
+    print(f"\nwrote {out_dir / (stem + '.json')} and 2 PNGs; wall time {wall:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
