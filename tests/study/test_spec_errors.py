@@ -125,3 +125,14 @@ def test_cli_unreadable_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 def test_cli_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["status", str(tmp_path / "nope.yaml")]) == 2
     assert capsys.readouterr().err.strip().endswith("nope.yaml: no such file")
+
+
+def test_exponent_floats_without_a_dot_are_numbers(tmp_path: Path) -> None:
+    from evotune.study import load_study
+
+    path = tmp_path / "study.yaml"
+    text = yaml.safe_dump(GOOD).replace("0.0001", "1e-4")
+    assert "low: 1e-4" in text
+    path.write_text(text)
+    spec = load_study(path)
+    assert spec.space["lr"]["low"] == 1e-4 and isinstance(spec.space["lr"]["low"], float)

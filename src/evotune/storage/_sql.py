@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from sqlalchemy import create_engine, event, insert, select, update
+from sqlalchemy import bindparam, create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
@@ -38,6 +38,9 @@ class Storage:
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
             metadata.create_all(self.engine)
+            self._insert_event = insert(events)
+            self._insert_trial = insert(trials)
+            self._updates: dict[tuple[str, ...], Any] = {}
         except (ArgumentError, ValueError) as exc:
             raise StorageError(f"storage: cannot use URL {url!r}: {exc}") from exc
         except ModuleNotFoundError as exc:
@@ -91,18 +94,31 @@ class Storage:
         if not writes:
             return
         now = time.time()
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for w in writes:
+            if w.trial:
+                params = dict(w.trial, _study=study_id, _number=w.trial_number)
+                updates.setdefault(tuple(sorted(w.trial)), []).append(params)
         with self._begin() as conn:
-            conn.execute(insert(events), [
+            conn.execute(self._insert_event, [
                 {"study_id": study_id, "kind": w.kind, "trial_number": w.trial_number,
                  "payload": w.payload, "time": now} for w in writes])
             new = [dict(w.new_trial, study_id=study_id, created_at=now) for w in writes if w.new_trial]
             if new:
-                conn.execute(insert(trials), new)
-            for w in writes:
-                if w.trial:
-                    conn.execute(update(trials).where(
-                        trials.c.study_id == study_id, trials.c.number == w.trial_number
-                    ).values(**w.trial))
+                conn.execute(self._insert_trial, new)
+            for columns, rows in updates.items():
+                conn.execute(self._update_statement(columns), rows)
+
+    def _update_statement(self, columns: tuple[str, ...]) -> Any:
+        # Built once per set of columns: building SQLAlchemy statements costs more than
+        # running them, and the controller writes a few per trial.
+        stmt = self._updates.get(columns)
+        if stmt is None:
+            stmt = update(trials).where(
+                trials.c.study_id == bindparam("_study"), trials.c.number == bindparam("_number")
+            ).values({c: bindparam(c) for c in columns})
+            self._updates[columns] = stmt
+        return stmt
 
     def events(self, study_id: int, kinds: Iterable[str] | None = None) -> Iterator[Event]:
         query = select(events.c.id, events.c.kind, events.c.trial_number, events.c.payload,

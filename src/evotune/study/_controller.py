@@ -64,6 +64,9 @@ class Controller:
         self._session_start = self.clock()
         self._elapsed_before = 0.0
         self._done_at_start = 0
+        self._done = 0  # trials with a result
+        self._failed = 0
+        self._shown = 0.0  # when the view was last updated
 
     # -- public ----------------------------------------------------------------------------
 
@@ -98,7 +101,9 @@ class Controller:
         for t in sorted(self.trials.values(), key=lambda t: t.number):
             if t.state == "succeeded":
                 self._note_best(t)
-        self._done_at_start = self._count_done()
+        self._done = sum(1 for t in self.trials.values() if t.final)
+        self._failed = sum(1 for t in self.trials.values() if t.state == "failed")
+        self._done_at_start = self._done
         for t in sorted(self.trials.values(), key=lambda t: t.number):
             if t.state in ("running", "cancelled") and t.attempt > 0:
                 t.job = self._job_spec(t, t.attempt)
@@ -127,7 +132,10 @@ class Controller:
                 self._check_limits()
             if self.stop_kind is None:
                 changed = self._launch() or changed
-            self.view.update(self.progress())
+            now = time.monotonic()
+            if now - self._shown >= 0.2:
+                self._shown = now
+                self.view.update(self.progress())
             if not self.running and not self.scoring:
                 if self.stop_kind is not None:
                     break
@@ -266,7 +274,7 @@ class Controller:
 
     def _job_spec(self, t: Trial, attempt: int) -> JobSpec:
         spec = self.spec
-        folder = spec.study_dir / "trials" / f"{t.number:05d}" / f"attempt-{attempt}"
+        folder = spec.study_dir / "trials" / f"{t.number:05d}.{attempt}"  # trial.attempt
         seed = (spec.seed * 1_000_003 + t.number) % 2**31
         output = folder / "output"
         return JobSpec(
@@ -279,10 +287,14 @@ class Controller:
 
     @staticmethod
     def _fresh_dirs(job: JobSpec) -> None:
-        # A re-run of an attempt lost with the controller starts from a clean folder.
-        if job.output_dir.exists():
-            shutil.rmtree(job.output_dir.parent, ignore_errors=True)
-        job.output_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            os.makedirs(job.output_dir)
+        except FileExistsError:
+            # A re-run of an attempt lost with the controller starts from a clean folder.
+            shutil.rmtree(job.output_dir, ignore_errors=True)
+            for log in (job.stdout_path, job.stderr_path):
+                log.unlink(missing_ok=True)
+            os.makedirs(job.output_dir)
 
     # -- collecting results ----------------------------------------------------------------
 
@@ -358,6 +370,8 @@ class Controller:
             self.strategy.tell(t.candidate_id, o.score)
             t.score, t.state = o.score, ("succeeded" if o.verdict is Verdict.SCORED else "failed")
             t.reason = o.reason
+            self._done += 1
+            self._failed += t.state == "failed"
             self._since_best += 1
             if t.state == "succeeded":
                 self._note_best(t)
@@ -393,15 +407,11 @@ class Controller:
 
     # -- reporting -------------------------------------------------------------------------
 
-    def _count_done(self) -> int:
-        return sum(1 for t in self.trials.values() if t.final)
-
     def elapsed(self) -> float:
         return self._elapsed_before + (self.clock() - self._session_start)
 
     def progress(self) -> Progress:
-        done = self._count_done()
-        failed = sum(1 for t in self.trials.values() if t.state == "failed")
+        done, failed = self._done, self._failed
         budget = self.spec.budget.max_trials
         session_done = done - self._done_at_start
         eta = None

@@ -230,6 +230,17 @@ def parse_study(raw: Any, base_dir: Path | str = ".") -> StudySpec:
     return spec
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads ``1e-4`` (no dot) as a string; read it as the float a user means."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
 def load_study(path: Path | str) -> StudySpec:
     """Read and validate a YAML study file. Raises :class:`SpecError`; writes nothing."""
     path = Path(path)
@@ -240,7 +251,7 @@ def load_study(path: Path | str) -> StudySpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(str(path), f"cannot read: {exc}") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
