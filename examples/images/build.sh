@@ -19,10 +19,11 @@
 #   DEBIAN_MIRROR    the mirror for debootstrap (default: the first Debian URI in
 #                    /etc/apt/sources.list*, else http://deb.debian.org/debian)
 #   EVOTUNE_REBUILD  1: remove the rootfs and the base image first
+#   EVOTUNE_BASE_IMAGE, EVOTUNE_DIGITS_IMAGE   other image names (to try the script aside)
 set -euo pipefail
 
-BASE_IMAGE="evotune/python-base:bookworm"
-DIGITS_IMAGE="evotune/digits:latest"
+BASE_IMAGE="${EVOTUNE_BASE_IMAGE:-evotune/python-base:bookworm}"
+DIGITS_IMAGE="${EVOTUNE_DIGITS_IMAGE:-evotune/digits:latest}"
 SUITE="bookworm"
 PACKAGES="python3,python3-numpy,python3-sklearn"
 
@@ -72,7 +73,11 @@ else
         # interrupted run is never mistaken for a finished rootfs.
         mkdir -p "$(dirname "$rootfs")"
         rm -rf "$rootfs.partial"
-        debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs.partial" "$mirror" >&2
+        if ! debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs.partial" \
+                "$mirror" >"$rootfs.log" 2>&1; then
+            tail -n 20 "$rootfs.log" >&2
+            die "debootstrap failed; full log: $rootfs.log"
+        fi
         mv "$rootfs.partial" "$rootfs"
     else
         log "reusing the rootfs in $rootfs"
@@ -96,5 +101,8 @@ log "building $DIGITS_IMAGE"
 tar -C "$repo" -c \
     --exclude='__pycache__' --exclude='*.pyc' --exclude='.evotune' \
     examples/digits src/evotune/trial src/evotune/errors.py \
-    | docker build --quiet -f examples/digits/Dockerfile -t "$DIGITS_IMAGE" - >/dev/null
+    | docker build --quiet --build-arg "BASE_IMAGE=$BASE_IMAGE" \
+        -f examples/digits/Dockerfile -t "$DIGITS_IMAGE" - >/dev/null
+# Only our own dangling images (the previous build of the job image), never anyone else's.
+docker image prune --force --filter label=evotune.image >/dev/null
 log "done: $BASE_IMAGE, $DIGITS_IMAGE"

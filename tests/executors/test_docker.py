@@ -69,7 +69,9 @@ def study(engine: None) -> Iterator[str]:
     """A study name of its own; every container it leaves is removed afterwards."""
     name = f"t{uuid.uuid4().hex[:10]}"
     yield name
-    DockerExecutor(image=BASE_IMAGE).remove_study_containers(name)
+    janitor = DockerExecutor(image=BASE_IMAGE)
+    janitor.remove_study_containers(name)
+    janitor.close()
 
 
 def make_spec(
