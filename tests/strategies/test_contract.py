@@ -225,3 +225,19 @@ def test_a_generational_schedule_advances_one_generation_per_generation_size(
         for c in reversed(batch):
             s.tell(c.id, sphere(c.vector))
     assert s.generation == 6
+
+
+EXTREME = [None, math.nan, math.inf, -math.inf, 0.0, 0.0, 1e300, -1e300, 1e-300, 7, 2**70, -3.5]
+
+
+def test_extreme_and_tied_scores_are_taken_in_stride(variant: Variant) -> None:
+    s = variant.make(seed=5)
+    out: list[Candidate] = []
+    for i in range(400):
+        out.append(s.ask())
+        if len(out) > 4:
+            c = out.pop(i % len(out))
+            s.tell(c.id, EXTREME[(i * 7) % len(EXTREME)])
+    t = roundtrip(s)
+    assert np.array_equal(s.ask().vector, t.ask().vector)
+    assert s.best is not None and s.best[1] == -1e300

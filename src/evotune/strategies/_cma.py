@@ -186,7 +186,10 @@ class CMAStrategy(Strategy):
         n = self._dim
         y = (x - core._mean) / core._sigma
         c = np.asarray(core._C, dtype=np.float64)
-        norm2 = float(y @ (y / c)) if c.ndim == 1 else float(y @ np.linalg.solve(c, y))
+        try:
+            norm2 = float(y @ (y / c)) if c.ndim == 1 else float(y @ np.linalg.solve(c, y))
+        except np.linalg.LinAlgError:  # a degenerate C: keep the sample as it is
+            return x
         limit = math.sqrt(n) + 2 * n / (n + 2)
         if not math.isfinite(norm2) or norm2 <= limit**2:
             return x
@@ -197,6 +200,8 @@ class CMAStrategy(Strategy):
         if losses:
             worst = max(losses)
             fill = worst + max(1.0, abs(worst))  # failures rank after every success
+            if not math.isfinite(fill):  # worst is near the float maximum: tie with it
+                fill = worst
         else:
             fill = 0.0
         solutions = [(x, fill if loss is None else loss) for x, loss in self._batch]
