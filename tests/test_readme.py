@@ -1,0 +1,26 @@
+"""The README's examples run as written, and its study file is valid."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from evotune.study import parse_study
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def test_python_api_example_runs_and_finds_a_good_config() -> None:
+    (block,) = [b for b in re.findall(r"```python\n(.*?)```", README, re.S) if "strategy.ask" in b]
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    _, best = namespace["strategy"].best  # type: ignore[attr-defined]
+    assert best < 0.05  # lr near 0.01, one layer, relu: the loss's floor is 0.01
+
+
+def test_study_file_example_is_valid() -> None:
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", README, re.S) if b.startswith("name:"))
+    spec = parse_study(yaml.load(block, Loader=__import__("evotune.study._spec", fromlist=["_Loader"])._Loader))
+    assert spec.name == "digits" and spec.space["gamma"]["low"] == 1e-5
