@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
-
-from evotune.study import parse_study
+from evotune.study import load_study
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
 
@@ -20,7 +18,8 @@ def test_python_api_example_runs_and_finds_a_good_config() -> None:
     assert best < 0.05  # lr near 0.01, one layer, relu: the loss's floor is 0.01
 
 
-def test_study_file_example_is_valid() -> None:
+def test_study_file_example_is_valid(tmp_path: Path) -> None:
     block = next(b for b in re.findall(r"```yaml\n(.*?)```", README, re.S) if b.startswith("name:"))
-    spec = parse_study(yaml.load(block, Loader=__import__("evotune.study._spec", fromlist=["_Loader"])._Loader))
+    (tmp_path / "study.yaml").write_text(block)
+    spec = load_study(tmp_path / "study.yaml")
     assert spec.name == "digits" and spec.space["gamma"]["low"] == 1e-5
