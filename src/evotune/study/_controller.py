@@ -262,8 +262,9 @@ class Controller:
         return t
 
     def _ask_generation(self, writes: list[Write]) -> None:
-        size = int(getattr(self.strategy, "population_size", 0)
-                   or self.strategy.options.get("population_size") or self.spec.parallelism)
+        # A generation of the strategy (N, or N - elites after the first for elitist); a
+        # strategy without generations (random, sobol) is batched by the parallelism.
+        size = self.strategy.generation_size or self.spec.parallelism
         if self.spec.budget.max_trials is not None:
             size = min(size, self.spec.budget.max_trials - len(self.trials))
         generation = self.strategy.generation
