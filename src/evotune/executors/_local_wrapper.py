@@ -19,25 +19,34 @@ Promises:
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
 import sys
-from types import FrameType
+
+# Start-up time is the wrapper's whole cost (one interpreter per job; a hundred jobs a second
+# on a small machine), so it imports only built-in modules: no subprocess, json or enum (the
+# public ``signal`` module builds IntEnums on import). ``_signal`` is CPython's built-in core
+# of ``signal``, with the same functions and int constants.
+try:
+    import _signal as signal
+except ImportError:  # another Python implementation
+    import signal
 
 _TO_GROUP = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
 _TO_JOB = (signal.SIGUSR1, signal.SIGUSR2)
+# Python ignores these at start-up; a job gets them back at their defaults (as subprocess's
+# restore_signals does).
+_RESTORE = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFZ", "SIGXFSZ") if hasattr(signal, name))
 
 
 class _Forwarder:
     """Signal handler: passes signals on to the job (or remembers them until it starts)."""
 
     def __init__(self) -> None:
-        self.child: subprocess.Popen[bytes] | None = None
+        self.child: int | None = None  # the job's pid
+        self.reaped = False  # once reaped, its pid may belong to a stranger
         self.pending: list[int] = []
 
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
+    def __call__(self, signum: int, frame: object) -> None:
         if self.child is None:
             self.pending.append(signum)
         else:
@@ -53,16 +62,16 @@ class _Forwarder:
                     os.killpg(os.getpgrp(), signum)
                 finally:
                     signal.signal(signum, previous)
-            elif self.child.poll() is None:
-                self.child.send_signal(signum)
+            elif not self.reaped:
+                os.kill(self.child, signum)
         except ProcessLookupError:
             pass
 
 
-def _write_result(path: str, result: dict[str, object]) -> None:
+def _write_result(path: str, text: str) -> None:
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(result, handle)
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
@@ -77,16 +86,21 @@ def main(args: list[str]) -> int:
     for signum in (*_TO_GROUP, *_TO_JOB):
         signal.signal(signum, forwarder)
     try:
-        forwarder.child = subprocess.Popen(argv)
+        # posix_spawn reports a command that cannot start as an OSError, like exec would.
+        forwarder.child = os.posix_spawnp(argv[0], argv, os.environ, setsigdef=_RESTORE)
     except OSError as exc:
+        import json  # only on this rare path: its import costs more than the rest of the wrapper
+
         message = f"cannot start {argv[0]!r}: {exc.strerror or exc}"
         print(f"evotune: {message}", file=sys.stderr, flush=True)
-        _write_result(exit_file, {"error": message})
+        _write_result(exit_file, json.dumps({"error": message}))
         return 127
     for pending in forwarder.pending:
         forwarder.forward(pending)
-    code = forwarder.child.wait()
-    _write_result(exit_file, {"signal": -code} if code < 0 else {"exit_code": code})
+    _, status = os.waitpid(forwarder.child, 0)  # retried after signal handlers (PEP 475)
+    forwarder.reaped = True
+    code = os.waitstatus_to_exitcode(status)
+    _write_result(exit_file, f'{{"signal": {-code}}}' if code < 0 else f'{{"exit_code": {code}}}')
     sys.stdout.flush()
     if os.getpgrp() == os.getpid():
         # Leftovers of the job die with the wrapper; the exit file already holds the result.
