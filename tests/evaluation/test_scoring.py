@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from evotune.evaluation import ModelRejected, RequestRefused
+from evotune.evaluation import ModelRejected, RequestRefused, load_split
 from evotune.evaluation._datasets import Dataset, load_dataset
 from evotune.evaluation._scoring import resolve_metrics, score_model
 
@@ -136,6 +136,42 @@ def test_binary_roc_auc_uses_the_positive_class_column(
     expected = skm.roc_auc_score(y[100:] == "yes", clf.predict_proba(X[100:])[:, 1])
     assert outcome.scores["roc_auc"] == pytest.approx(expected, rel=1e-4)
     assert outcome.scores["accuracy"] == pytest.approx(clf.score(X[100:], y[100:]), abs=0.011)
+
+
+@pytest.mark.parametrize("sigmoid", [True, False])
+def test_binary_model_with_one_output_column(tmp_path: Any, sigmoid: bool) -> None:
+    """A PyTorch-style binary model: one float per row, a probability or a logit."""
+    from onnx import TensorProto, helper, numpy_helper
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_split("breast_cancer", "train")
+    clf = LogisticRegression(max_iter=5000).fit(X, y)
+    nodes = [
+        helper.make_node("MatMul", ["X", "W"], ["XW"]),
+        helper.make_node("Add", ["XW", "B"], ["Z"]),
+    ]
+    if sigmoid:
+        nodes.append(helper.make_node("Sigmoid", ["Z"], ["P"]))
+    graph = helper.make_graph(
+        nodes,
+        "binary",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, 30])],
+        [helper.make_tensor_value_info("P" if sigmoid else "Z", TensorProto.FLOAT, [None, 1])],
+        [
+            numpy_helper.from_array(clf.coef_.T.astype(np.float32), "W"),
+            numpy_helper.from_array(clf.intercept_.astype(np.float32), "B"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    data = load_dataset("bc", "sklearn:breast_cancer:validation")
+    outcome = score_model(model.SerializeToString(), data, None)
+    proba = clf.predict_proba(data.X)
+    assert outcome.scores["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(data.y, proba[:, 1]), abs=1e-3
+    )
+    assert outcome.scores["log_loss"] == pytest.approx(skm.log_loss(data.y, proba), rel=1e-2)
+    assert outcome.scores["accuracy"] == pytest.approx(clf.score(data.X, data.y), abs=0.01)
 
 
 def test_metric_names_are_checked_against_the_task() -> None:

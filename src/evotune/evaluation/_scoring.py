@@ -304,7 +304,8 @@ def _probabilities(
 
     A sequence of maps (skl2onnx's ZipMap) is read by key; a 2-D float tensor is read by
     column. Scores that are not a distribution (negative, or rows not summing to 1) are
-    taken as logits and passed through a softmax.
+    taken as logits and passed through a softmax. For two classes, a single float per row
+    (shape [N] or [N, 1]) is the probability of the second class, or its logit.
     """
     n, k = dataset.rows, len(dataset.classes)
     for out, type_ in zip(outputs, types):
@@ -322,6 +323,24 @@ def _probabilities(
                     f"dataset {dataset.name} has {k} classes"
                 )
             return _normalise(np.asarray(out, dtype=np.float64), n)
+    if k == 2:
+        return _binary_probabilities(outputs, types, n)
+    return None
+
+
+def _binary_probabilities(
+    outputs: list[Any], types: list[str], rows: int
+) -> npt.NDArray[np.float64] | None:
+    """Read one float per row as the probability of the second class (a logit if outside [0, 1])."""
+    for out, type_ in zip(outputs, types):
+        flat = np.ndim(out) == 1 or (np.ndim(out) == 2 and out.shape[1] == 1)
+        if type_ in ("tensor(float)", "tensor(double)") and flat and np.size(out) == rows:
+            p = np.asarray(out, dtype=np.float64).reshape(-1)
+            if not np.all(np.isfinite(p)):
+                raise _reject("probability output contains NaN or infinity")
+            if np.any(p < 0) or np.any(p > 1):
+                p = 1.0 / (1.0 + np.exp(-p))
+            return np.column_stack([1.0 - p, p])
     return None
 
 
