@@ -32,9 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from evotune.executors import _local
 from evotune.storage import TrialRecord
@@ -53,12 +54,12 @@ class CpuTimes:
     children: float
 
     @classmethod
-    def now(cls) -> "CpuTimes":
+    def now(cls) -> CpuTimes:
         own = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
         return cls(own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime)
 
-    def __sub__(self, other: "CpuTimes") -> "CpuTimes":
+    def __sub__(self, other: CpuTimes) -> CpuTimes:
         return CpuTimes(self.controller - other.controller, self.children - other.children)
 
 
@@ -141,15 +142,15 @@ def table(res: dict[str, Any], command: str) -> str:
     lat = res["latency_beyond_job_s"]
     n = res["trials"]
     lines = [
-        f"Local executor throughput, {res['date']}, `{command}` (load before {res['load_before']}, "
-        f"after {res['load_after']}; {os.cpu_count()} CPUs)\n",
-        "| trials | workers | wall s | ideal s | overhead | goal < 3 % | controller CPU ms/trial "
-        "| children CPU ms/trial | submit→result beyond 1 s, median / p90 ms |",
+        (f"Local executor throughput, {res['date']}, `{command}` (load before {res['load_before']}, "
+        f"after {res['load_after']}; {os.cpu_count()} CPUs)\n"),
+        ("| trials | workers | wall s | ideal s | overhead | goal < 3 % | controller CPU ms/trial "
+        "| children CPU ms/trial | submit→result beyond 1 s, median / p90 ms |"),
         "|---|---|---|---|---|---|---|---|---|",
-        f"| {n} | {res['workers']} | {res['wall_s']:.1f} | {res['ideal_s']:.0f} "
+        (f"| {n} | {res['workers']} | {res['wall_s']:.1f} | {res['ideal_s']:.0f} "
         f"| {res['overhead_pct']:.1f} % | {'met' if res['overhead_pct'] < GOAL_PCT else 'missed'} "
         f"| {res['cpu_controller_s'] / n * 1e3:.2f} | {res['cpu_children_s'] / n * 1e3:.2f} "
-        f"| {lat['median'] * 1e3:.0f} / {lat['p90'] * 1e3:.0f} |",
+        f"| {lat['median'] * 1e3:.0f} / {lat['p90'] * 1e3:.0f} |"),
     ]
     if res.get("probe"):
         lines += ["", "One job start, run alone in a loop (mean per start):\n",
