@@ -19,13 +19,15 @@ from .report import markdown
 from .runner import Plan, run_plan
 from .summary import summarize
 
-QUICK_PROBLEMS = ("kNN-wine", "SVM-wine", "DT-diabetes", "lasso-diabetes",
-                  "sphere-5d", "ellipsoid-5d", "rosenbrock-5d", "rastrigin-5d", "ackley-5d",
-                  "styblinski_tang-5d")
+QUICK_PROBLEMS = ("kNN-wine", "DT-diabetes", "sphere-5d", "rosenbrock-5d", "rastrigin-5d",
+                  "ackley-5d")
+# ``random-search`` (uniform in evotune's encoding, decoded by Space.decode) is the same
+# algorithm as ``evotune-random``; it is left out by default to save a tenth of the time.
+DEFAULT_PEERS = tuple(p for p in PEER_NAMES if p != "random-search")
 
 
 def _plan(args: argparse.Namespace) -> Plan:
-    optimizers = tuple(EVOTUNE_NAMES) + tuple(PEER_NAMES)
+    optimizers = tuple(EVOTUNE_NAMES) + DEFAULT_PEERS
     if args.optimizers:
         optimizers = tuple(args.optimizers.split(","))
     if args.quick:
@@ -60,13 +62,15 @@ def _versions() -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="10 problems, 3 seeds (< 3 min)")
+    parser.add_argument("--quick", action="store_true", help="6 problems, 3 seeds")
     parser.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     parser.add_argument("--out", default="bench/results", help="output folder")
     parser.add_argument("--budgets", default="64,128", help="comma-separated budgets")
     parser.add_argument("--seeds", type=int, help="number of seeds (default 5, quick 3)")
     parser.add_argument("--problems", help="comma-separated problem names (default: all)")
     parser.add_argument("--optimizers", help="comma-separated optimizer names (default: all)")
+    parser.add_argument("--time-limit", type=float, help="minutes; start no run after it and "
+                        "keep only the seeds finished everywhere")
     args = parser.parse_args(argv)
     plan = _plan(args)
     out_dir = Path(args.out)
@@ -76,15 +80,19 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.perf_counter()
 
-    def progress(name: str, what: str, seconds: float) -> None:
-        print(f"[{time.perf_counter() - t0:7.1f}s] {name} {what}: {seconds:.1f}s", flush=True)
+    def progress(task: tuple[str, str, int], seconds: float) -> None:
+        name, what, seed = task
+        print(f"[{time.perf_counter() - t0:7.1f}s] {name} {what} seed {seed}: {seconds:.1f}s",
+              flush=True)
 
-    problems = run_plan(plan, args.workers, progress)
+    limit = args.time_limit * 60 if args.time_limit else None
+    problems, kept = run_plan(plan, args.workers, limit, progress)
     wall = time.perf_counter() - t0
     meta = {
         "command": command.strip(), "date_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _commit(), "wall_seconds": round(wall, 1), "workers": args.workers,
-        "budgets": list(plan.budgets), "seeds": list(plan.seeds), "batch": 8,
+        "budgets": list(plan.budgets), "seeds": kept, "seeds_planned": list(plan.seeds),
+        "time_limit_min": args.time_limit, "batch": 8,
         "optimizers": list(plan.optimizers), "problems": list(plan.problems),
         "n_reference": plan.n_reference, "versions": _versions(),
         "curves": "best-so-far loss after each evaluation, one list per seed",

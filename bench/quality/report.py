@@ -88,8 +88,10 @@ def markdown(result: dict[str, Any]) -> str:
     prov = (f"Produced by `{m['command']}` on {m['date_utc']} (commit {m['commit']}), "
             f"{m['wall_seconds'] / 60:.1f} min wall time with {m['workers']} worker(s) on a "
             f"shared 2-core machine. Budgets {', '.join(map(str, m['budgets']))} evaluations, "
-            f"asked and told in batches of {m['batch']}; seeds {m['seeds']}; "
-            f"{len(m['problems'])} problems.")
+            f"asked and told in batches of {m['batch']}; seeds {m['seeds']}"
+            + ("" if m["seeds"] == m["seeds_planned"] else
+               f" (of {m['seeds_planned']} planned: the time limit cut the rest)")
+            + f"; {len(m['problems'])} problems.")
     legend = ("Tuning score: Bayesmark-normalised (0 = median random config, 100 = best loss "
               "ever seen on the problem), mean over tuning problems and seeds; anytime = its "
               "mean over the whole run. Targets: fraction of the targets 1e2..1e-8 on f - f_opt "
