@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from evotune.cli._tables import trials_csv, trials_json, status_table
+from evotune.cli._tables import status_table, trials_csv, trials_json
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_EMPTY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
@@ -25,7 +24,7 @@ StudyFile = typer.Argument(..., help="The study file (YAML).", show_default=Fals
 StorageOpt = typer.Option(None, "--storage", help="Storage URL; default: the study file's own.")
 
 
-def _load(path: Path, storage: Optional[str]):  # type: ignore[no-untyped-def]
+def _load(path: Path, storage: str | None):  # type: ignore[no-untyped-def]
     from evotune.study import load_study
 
     spec = load_study(path)
@@ -34,7 +33,7 @@ def _load(path: Path, storage: Optional[str]):  # type: ignore[no-untyped-def]
     return spec
 
 
-def _run(path: Path, storage: Optional[str], plain: bool, quiet: bool, must_exist: bool) -> int:
+def _run(path: Path, storage: str | None, plain: bool, quiet: bool, must_exist: bool) -> int:
     from evotune.study import run_study
     from evotune.study._view import LogView, QuietView, default_view
 
@@ -53,7 +52,7 @@ def _run(path: Path, storage: Optional[str], plain: bool, quiet: bool, must_exis
 
 
 @app.command()
-def run(study: Path = StudyFile, storage: Optional[str] = StorageOpt,
+def run(study: Path = StudyFile, storage: str | None = StorageOpt,
         plain: bool = typer.Option(False, "--plain", help="Plain log lines instead of the live view."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the result.")) -> None:
     """Run a study; when it already exists in its storage, resume it."""
@@ -61,14 +60,14 @@ def run(study: Path = StudyFile, storage: Optional[str] = StorageOpt,
 
 
 @app.command()
-def resume(study: Path = StudyFile, storage: Optional[str] = StorageOpt,
+def resume(study: Path = StudyFile, storage: str | None = StorageOpt,
            plain: bool = typer.Option(False, "--plain", help="Plain log lines instead of the live view."),
            quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only the result.")) -> None:
     """Resume a study that was stopped, interrupted or killed."""
     raise typer.Exit(_run(study, storage, plain, quiet, must_exist=True))
 
 
-def _summary(path: Path, storage: Optional[str]):  # type: ignore[no-untyped-def]
+def _summary(path: Path, storage: str | None):  # type: ignore[no-untyped-def]
     from evotune.storage import get_storage
     from evotune.study import open_study, summarize
 
@@ -78,7 +77,7 @@ def _summary(path: Path, storage: Optional[str]):  # type: ignore[no-untyped-def
 
 
 @app.command()
-def status(study: Path = StudyFile, storage: Optional[str] = StorageOpt) -> None:
+def status(study: Path = StudyFile, storage: str | None = StorageOpt) -> None:
     """Show the study's trials and its best configuration."""
     from rich.console import Console
 
@@ -87,7 +86,7 @@ def status(study: Path = StudyFile, storage: Optional[str] = StorageOpt) -> None
 
 
 @app.command()
-def best(study: Path = StudyFile, storage: Optional[str] = StorageOpt) -> None:
+def best(study: Path = StudyFile, storage: str | None = StorageOpt) -> None:
     """Print the best configuration as JSON (exit code 3 when no trial has succeeded)."""
     summary = _summary(study, storage)
     if summary.best is None:
@@ -97,7 +96,7 @@ def best(study: Path = StudyFile, storage: Optional[str] = StorageOpt) -> None:
 
 
 @app.command()
-def trials(study: Path = StudyFile, storage: Optional[str] = StorageOpt,
+def trials(study: Path = StudyFile, storage: str | None = StorageOpt,
            format: str = typer.Option("csv", "--format", "-f", help="csv or json.")) -> None:
     """Export every trial of the study (config, state, score, metrics, timings)."""
     if format not in ("csv", "json"):
@@ -113,8 +112,8 @@ def serve_eval(
                                            "val=data/val.npz, houses=data/val.csv:target=price"),
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8765, help="Port to listen on."),
-    token: Optional[str] = typer.Option(None, help="Bearer token (default: $EVOTUNE_EVAL_TOKEN)."),
-    token_file: Optional[Path] = typer.Option(None, help="Read the bearer token from this file."),
+    token: str | None = typer.Option(None, help="Bearer token (default: $EVOTUNE_EVAL_TOKEN)."),
+    token_file: Path | None = typer.Option(None, help="Read the bearer token from this file."),
     max_upload_mb: float = typer.Option(64.0, help="Largest model accepted, in MiB (413 above)."),
     timeout: float = typer.Option(30.0, help="Time limit to score one model, in seconds."),
     max_concurrency: int = typer.Option(2, help="Models scored at once (one worker process each)."),

@@ -64,7 +64,7 @@ def status_table(summary: StudySummary) -> Any:
                       "-" if t.score is None else f"{t.score:.6g}", str(t.attempts),
                       "-" if t.duration is None else f"{t.duration:.1f}", detail, style=style)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(summary.counts.items())) or "no trials"
-    lines = [table, Text(f"trials: {counts}")]
+    lines: list[Any] = [table, Text(f"trials: {counts}")]
     if summary.best is not None:
         lines.append(Text(f"best {summary.metric} ({summary.direction}): {summary.best.score:.6g} "
                           f"(trial {summary.best.number}) {json.dumps(summary.best.config)}"))

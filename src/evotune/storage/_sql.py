@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
@@ -162,7 +163,7 @@ class _Translate:
         except SQLAlchemyError as exc:
             raise StorageError(f"storage: cannot reach {_redact(self._url)}: {_first_line(exc)}") from exc
 
-    def __exit__(self, *exc_info: Any) -> bool:
+    def __exit__(self, *exc_info: object) -> bool:
         try:
             return bool(self._cm.__exit__(*exc_info))
         except SQLAlchemyError as exc:
@@ -192,4 +193,4 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-__all__ = ["Storage", "OperationalError"]
+__all__ = ["OperationalError", "Storage"]

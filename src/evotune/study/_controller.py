@@ -18,15 +18,16 @@ import signal
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from evotune.errors import EvotuneError, ExecutorError
-from evotune.executors import Executor, JobSpec, JobState, JobStatus
-from evotune.space import Space
+from evotune.executors import Executor, JobHandle, JobSpec, JobState, JobStatus
 from evotune.storage import Storage, StudyRecord, Write
-from evotune.strategies import Strategy, create_strategy
+from evotune.strategies import Strategy
 from evotune.study._journal import Trial, replay
 from evotune.study._outcome import Outcome, Verdict, judge
+from evotune.study._parts import build_space, build_strategy
 from evotune.study._spec import StudySpec
 from evotune.study._view import Progress, QuietView, View
 from evotune.trial import build_argv, build_env, read_metrics
@@ -45,10 +46,8 @@ class Controller:
         self.view: View = view or QuietView()
         self.poll_interval = poll_interval
         self.clock = clock
-        self.space = Space.from_dict(spec.space, path="space")
-        self.strategy: Strategy = create_strategy(
-            spec.strategy.name, self.space.dim, seed=spec.seed, direction=spec.objective.direction,
-            steps=self.space.steps, bounds=self.space.bounds, options=spec.strategy.options)
+        self.space = build_space(spec)
+        self.strategy: Strategy = build_strategy(spec, self.space)
         self.trials: dict[int, Trial] = {}
         self.queue: deque[int] = deque()  # trials to (re)start, oldest first
         self.running: dict[int, Trial] = {}
@@ -106,14 +105,15 @@ class Controller:
         self._done_at_start = self._done
         for t in sorted(self.trials.values(), key=lambda t: t.number):
             if t.state in ("running", "cancelled") and t.attempt > 0:
-                t.job = self._job_spec(t, t.attempt)
-                known = t.handle is not None and self._safe(lambda: self.executor.reattach(t.handle, t.job))
+                job = t.job = self._job_spec(t, t.attempt)
+                handle = t.handle
+                known = handle is not None and bool(self._safe(self.executor.reattach, handle, job))
                 if t.state == "running" and known:
                     self.running[t.number] = t
                     self.view.message(f"trial {t.number}: re-attached to its running job")
                     continue
-                if known:  # cancelled while its job ran on: make sure it is stopped
-                    self._safe(lambda: (self.executor.cancel(t.handle), self.executor.release(t.handle)))
+                if handle is not None and known:  # cancelled while its job ran on: stop it
+                    self._safe(self._stop_job, handle)
                 if t.state == "running":
                     t.rerun_attempt = True  # lost with the controller, not by its own fault
                     t.state = "pending"
@@ -198,7 +198,7 @@ class Controller:
                 del self.running[t.number]
                 handle = t.handle
                 if handle is not None:
-                    self._safe(lambda: (self.executor.cancel(handle), self.executor.release(handle)))
+                    self._safe(self._stop_job, handle)
             fut = self.scoring.pop(t.number, None)
             if fut is not None:
                 fut.cancel()
@@ -360,7 +360,7 @@ class Controller:
         for t, o in done:
             if t.handle is not None:
                 handle = t.handle
-                self._safe(lambda: self.executor.release(handle))
+                self._safe(self.executor.release, handle)
         retried = {w.trial_number for w in writes if w.kind == "retry"}
         for t, o in done:
             if t.number in retried:
@@ -425,10 +425,14 @@ class Controller:
                         best_config=best.config if best else None, elapsed=self.elapsed(), eta=eta,
                         metric=self.spec.objective.metric, direction=self.spec.objective.direction)
 
-    def _safe(self, action: Callable[[], Any]) -> Any:
+    def _stop_job(self, handle: JobHandle) -> None:
+        self.executor.cancel(handle)
+        self.executor.release(handle)
+
+    def _safe(self, action: Callable[..., Any], *args: Any) -> Any:
         """Run a best-effort executor call; a backend error is shown, never fatal here."""
         try:
-            return action()
+            return action(*args)
         except ExecutorError as exc:
             self.view.message(f"executor: {exc}")
             return False

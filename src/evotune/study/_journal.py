@@ -8,8 +8,9 @@ tells rebuilds its state exactly, RNG included; the trials' last events give the
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

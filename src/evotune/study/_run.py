@@ -38,8 +38,9 @@ def best_trial(trials: list[TrialRecord], direction: str) -> TrialRecord | None:
     scored = [t for t in trials if t.state == "succeeded" and t.score is not None]
     if not scored:
         return None
-    pick = max if direction == "maximize" else min
-    return pick(scored, key=lambda t: (t.score if direction == "maximize" else t.score, -t.number))
+    # Best score first; among equal scores, the earliest trial.
+    sign = -1.0 if direction == "maximize" else 1.0
+    return min(scored, key=lambda t: (sign * (t.score or 0.0), t.number))
 
 
 def summarize(storage: Storage, study: StudyRecord) -> StudySummary:
@@ -110,4 +111,4 @@ def run_study(spec: StudySpec | dict[str, Any], *, view: View | None = None,
         executor.close()
 
 
-__all__ = ["StudySummary", "best_trial", "open_study", "run_study", "summarize", "SpecError"]
+__all__ = ["SpecError", "StudySummary", "best_trial", "open_study", "run_study", "summarize"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evotune.errors import SpecError
 from evotune.study._errors import spec_error_from
 
-__all__ = ["StudySpec", "load_study", "parse_study", "parse_duration"]
+__all__ = ["StudySpec", "load_study", "parse_duration", "parse_study"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -73,7 +74,7 @@ class ObjectiveSpec(_Model):
     evaluation: EvaluationSpec | None = None
 
     @model_validator(mode="after")
-    def _source(self) -> "ObjectiveSpec":
+    def _source(self) -> ObjectiveSpec:
         if self.source == "evaluation" and self.evaluation is None:
             raise ValueError("source 'evaluation' needs an 'evaluation' section (url, dataset)")
         return self
@@ -99,7 +100,7 @@ class BudgetSpec(_Model):
         return v
 
     @model_validator(mode="after")
-    def _some_limit(self) -> "BudgetSpec":
+    def _some_limit(self) -> BudgetSpec:
         if self.max_trials is None and self.max_generations is None and self.time_limit is None:
             raise ValueError("set at least one of max_trials, max_generations, time_limit")
         return self
@@ -230,7 +231,7 @@ def parse_study(raw: Any, base_dir: Path | str = ".") -> StudySpec:
     return spec
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(yaml.SafeLoader):  # type: ignore[misc]
     """YAML 1.1 reads ``1e-4`` (no dot) as a string; read it as the float a user means."""
 
 
@@ -251,7 +252,7 @@ def load_study(path: Path | str) -> StudySpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(str(path), f"cannot read: {exc}") from None
     try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -265,16 +266,11 @@ def load_study(path: Path | str) -> StudySpec:
 def _check_parts(spec: StudySpec) -> None:
     """Validate the sections whose schema belongs to another part (space, strategy, executor)."""
     from evotune.executors import executor_kinds
-    from evotune.space import Space
-    from evotune.strategies import create_strategy
+    from evotune.study._parts import build_space, build_strategy
     from evotune.trial import check_argv
 
-    space = Space.from_dict(spec.space, path="space")
-    try:
-        create_strategy(spec.strategy.name, space.dim, seed=spec.seed, direction=spec.objective.direction,
-                        steps=space.steps, bounds=space.bounds, options=spec.strategy.options)
-    except SpecError as exc:
-        raise SpecError(exc.path.replace("strategy.options.", "strategy."), exc.problem) from None
+    space = build_space(spec)
+    build_strategy(spec, space)
     if spec.executor.kind not in executor_kinds():
         raise SpecError("executor.kind", f"unknown executor {spec.executor.kind!r}; known: {', '.join(executor_kinds())}")
     check_argv(spec.job.argv, list(space.names), path="job.argv")
