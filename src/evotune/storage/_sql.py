@@ -43,7 +43,9 @@ class Storage:
             self._insert_trial = insert(trials)
             self._updates: dict[tuple[str, ...], Any] = {}
         except (ArgumentError, ValueError) as exc:
-            raise StorageError(f"storage: cannot use URL {url!r}: {exc}") from exc
+            raise StorageError(f"storage: cannot use URL {_redact(url)!r}: {_first_line(exc)}") from exc
+        except OSError as exc:
+            raise StorageError(f"storage: cannot create the folder of {url!r}: {exc.strerror}") from exc
         except ModuleNotFoundError as exc:
             raise StorageError(f"storage: the driver for {url.split(':')[0]!r} is not installed ({exc.name})") from exc
         except SQLAlchemyError as exc:
@@ -165,9 +167,13 @@ class _Translate:
 
     def __exit__(self, *exc_info: object) -> bool:
         try:
-            return bool(self._cm.__exit__(*exc_info))
+            suppressed = bool(self._cm.__exit__(*exc_info))  # rolls back on an error
         except SQLAlchemyError as exc:
             raise StorageError(f"storage: write to {_redact(self._url)} failed: {_first_line(exc)}") from exc
+        error = exc_info[1]
+        if isinstance(error, SQLAlchemyError) and not suppressed:
+            raise StorageError(f"storage: {_redact(self._url)}: {_first_line(error)}") from error
+        return suppressed
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -182,9 +188,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _redact(url: str) -> str:
+    """The URL without its password, fit for a message."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+        user = rest.split("@", 1)[0].split(":", 1)[0]
+        return f"{scheme}://{user}:***@{rest.split('@', 1)[1]}"
     return url
 
 
