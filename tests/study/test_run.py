@@ -184,3 +184,35 @@ def test_resume_of_unknown_study(make_study: Callable[..., Path], capsys: pytest
     path = make_study()
     assert main(["resume", str(path)]) == 1
     assert "no study named 'toy'" in capsys.readouterr().err
+
+
+def test_a_second_controller_on_a_running_study_is_refused(make_study: Callable[..., Path],
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+    import sys
+    import time
+
+    path = make_study(budget={"max_trials": 4}, parallelism=1, job={"env": {"TOY_SLEEP": "1.0"}})
+    first = subprocess.Popen([sys.executable, "-m", "evotune", "run", str(path), "--plain"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if (path.parent / "evotune.db").exists() and any(e.kind == "start" for e in _events_or_none(path)):
+                break
+            time.sleep(0.05)
+        assert main(["run", str(path), "--quiet"]) == 1
+        assert f"being run by another controller (pid {first.pid}" in capsys.readouterr().err
+    finally:
+        first.kill()
+        first.wait()
+    # once the first controller is gone (even killed), the study resumes
+    assert main(["resume", str(path), "--quiet"]) == 0
+    assert len(_trials(path)) == 4
+
+
+def _events_or_none(path: Path) -> list[Any]:
+    spec = load_study(path)
+    storage = get_storage(spec.storage_url)
+    study = storage.get_study(spec.name)
+    return [] if study is None else list(storage.events(study.id))

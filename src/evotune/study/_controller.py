@@ -15,6 +15,7 @@ import concurrent.futures as cf
 import os
 import shutil
 import signal
+import socket
 import threading
 import time
 from collections import deque
@@ -76,7 +77,8 @@ class Controller:
     def run(self) -> str:
         """Resume from the journal, run until a stop, and return the stop reason."""
         self._restore()
-        self.storage.write(self.study.id, [Write("start", None, {"pid": os.getpid()})])
+        self.storage.write(self.study.id, [Write("start", None, {"pid": os.getpid(),
+                                                                   "host": socket.gethostname()})])
         self.storage.set_status(self.study.id, "running")
         try:
             self._loop()

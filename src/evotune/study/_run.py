@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +77,29 @@ def open_study(spec: StudySpec, storage: Storage, *, must_exist: bool = False) -
     return stored
 
 
+def refuse_if_running(storage: Storage, study: StudyRecord) -> None:
+    """Two controllers on one study would both ask and tell: refuse to start a second one.
+    A controller that died (even by SIGKILL) leaves no live process behind, so its study can
+    be resumed at once."""
+    if study.status != "running":
+        return
+    starts = list(storage.events(study.id, kinds=["start"]))
+    if not starts:
+        return
+    last = starts[-1].payload
+    pid, host = last.get("pid"), last.get("host")
+    if host != socket.gethostname() or not isinstance(pid, int) or pid == os.getpid():
+        return
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        pass
+    raise StorageError(f"storage: study {study.name!r} is being run by another controller "
+                       f"(pid {pid} on this machine); stop it first, or wait for it to end")
+
+
 def prepare_executor(spec: StudySpec) -> Executor:
     """Build the study's executor and check its backend before anything is written."""
     executor = create_executor(spec.executor.kind, spec.executor.options)
@@ -100,6 +125,7 @@ def run_study(spec: StudySpec | dict[str, Any], *, view: View | None = None,
     storage = storage or get_storage(spec.storage_url)
     try:
         study = open_study(spec, storage, must_exist=must_exist)
+        refuse_if_running(storage, study)
         controller = Controller(spec, study, storage, executor, view=view, poll_interval=poll_interval)
         restore = install_interrupt(controller)
         try:
