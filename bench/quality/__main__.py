@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 import time
@@ -60,6 +61,18 @@ def _versions() -> dict[str, str]:
     return out
 
 
+# a list of numbers as json.dumps(indent=...) writes it: "[" newline, one number a line;
+# strings never hold a raw newline, so lists inside the Markdown text are left alone
+_NUMBER_LIST = re.compile(r"\[\n\s*(-?[0-9][-+.0-9eE]*(?:,\n\s*-?[0-9][-+.0-9eE]*)*)\n\s*\]")
+
+
+def _dumps(result: dict[str, object]) -> str:
+    """Indented JSON, but each list of numbers (a curve) on one line: readable and small."""
+    text = json.dumps(result, indent=1, allow_nan=True)
+    return _NUMBER_LIST.sub(lambda m: "[" + ",".join(x.strip() for x in m.group(1).split(","))
+                            + "]", text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="6 problems, 3 seeds")
@@ -103,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"meta": meta, "problems": problems, "summary": summary}
     text = markdown(result)
     result["markdown"] = text
-    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    (out_dir / f"{stem}.json").write_text(_dumps(result) + "\n")
     convergence_grid(result, out_dir / f"{stem}_convergence.png")
     rank_bars(result, out_dir / f"{stem}_ranks.png")
     print(text)

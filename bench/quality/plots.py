@@ -20,6 +20,12 @@ def _pyplot() -> Any:
     return plt
 
 
+def _provenance(fig: Any, meta: dict[str, Any]) -> None:
+    """Stamp the command, date and commit that produced the figure in its corner."""
+    fig.text(0.995, 0.005, f"{meta['command']}  |  {meta['date_utc']}  |  commit {meta['commit']}"
+             f"  |  seeds {meta['seeds']}", ha="right", va="bottom", fontsize=7, color="0.35")
+
+
 def _colors(optimizers: list[str]) -> dict[str, Any]:
     plt = _pyplot()
     cmap = plt.get_cmap("tab10")
@@ -59,6 +65,7 @@ def convergence_grid(result: dict[str, Any], path: Path) -> None:
     fig.suptitle(f"Best so far vs evaluations (budget {top}; solid = evotune, dashed = peers)",
                  fontsize=11)
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    _provenance(fig, meta)
     fig.savefig(path, dpi=80)
     plt.close(fig)
 
@@ -79,6 +86,7 @@ def rank_bars(result: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("mean rank over problems (lower is better)")
     ax.legend(fontsize=8)
     ax.set_title(f"Mean rank over {len(result['problems'])} problems", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    _provenance(fig, meta)
     fig.savefig(path, dpi=90)
     plt.close(fig)
