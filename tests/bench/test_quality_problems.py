@@ -89,3 +89,14 @@ def test_ranks_and_wilcoxon() -> None:
     assert ranks({"a": 1.0, "b": 3.0, "c": 1.0}) == {"a": 1.5, "b": 3.0, "c": 1.5}
     r = paired_wilcoxon([1.0, 2.0, 3.0, 4.0], [0.0, 1.0, 2.0, 4.0])
     assert (r["wins"], r["losses"], r["ties"]) == (3, 0, 1)
+
+
+@pytest.mark.parametrize("opt", ["evotune-cma", "evotune-elitist-gen", "evotune-elitist-ss",
+                                 "evotune-sobol", "optuna-tpe", "optuna-cmaes", "pycma"])
+def test_budget_agnostic_runs_are_prefixes(opt: str) -> None:
+    """The runner reads the budget-64 figure off the budget-128 run; that is sound only
+    if a shorter run is exactly the start of a longer one (seeded, budget-blind)."""
+    from bench.quality.harness import run
+
+    p = make_problem("sphere-2d")
+    assert run(opt, p, 3, 16).losses == run(opt, p, 3, 32).losses[:16]
