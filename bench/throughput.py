@@ -101,14 +101,53 @@ def start_cost(argv: list[str], n: int) -> dict[str, float]:
     return {"wall_ms": wall / n * 1e3, "cpu_ms": cpu.children / n * 1e3}
 
 
+# A sketch of a proposed design, measured, not used: one resident small Python process forks a
+# wrapper per job (new session, posix_spawn, wait, fsync'd exit record) instead of starting a
+# new interpreter per job. Prints the forked children's CPU milliseconds per job.
+_FORKED = """
+import os, resource, sys
+n, exit_file, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+for _ in range(n):
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        _, status = os.waitpid(os.posix_spawnp(argv[0], argv, os.environ), 0)
+        with open(exit_file + ".tmp", "w") as f:
+            f.write('{"exit_code": %d}' % os.waitstatus_to_exitcode(status))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(exit_file + ".tmp", exit_file)
+        os._exit(0)
+    os.waitpid(pid, 0)
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print((ru.ru_utime + ru.ru_stime) / n * 1e3)
+"""
+
+
 def probe(n: int, folder: Path) -> dict[str, dict[str, float]]:
     """What starting one job costs, bare and under the local executor's wrapper (a zero-second
-    job, so only start-up and exit are measured)."""
+    job, so only start-up and exit are measured); and, for comparison, under a wrapper forked
+    from a resident process (a proposal, see ``_FORKED``)."""
     job = ["sh", "-c", f"echo '{METRICS_LINE}'"]
     exit_file = str(folder / "probe.exit")
     wrapper = [sys.executable, "-I", "-S", str(_local._WRAPPER), exit_file, "--"]
-    return {"job alone": start_cost(job, n), "wrapper + job": start_cost(wrapper + job, n),
-            "python -I -S -c pass": start_cost([sys.executable, "-I", "-S", "-c", "pass"], n)}
+    out = {"job alone": start_cost(job, n), "wrapper + job": start_cost(wrapper + job, n),
+           "python -I -S -c pass": start_cost([sys.executable, "-I", "-S", "-c", "pass"], n)}
+    t0 = time.perf_counter()
+    forked = subprocess.run([sys.executable, "-I", "-S", "-c", _FORKED, str(n), exit_file, *job],
+                            capture_output=True, text=True, check=True)
+    out["forked wrapper + job (proposal)"] = {"wall_ms": (time.perf_counter() - t0) / n * 1e3,
+                                              "cpu_ms": float(forked.stdout.split()[-1])}
+    return out
+
+
+def git_commit() -> str:
+    """The checkout's commit (``-dirty`` when it has uncommitted changes), or ``?``."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                              text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
 
 
 def run(trials: int, workers: int, job_seconds: float, folder: Path) -> dict[str, Any]:
@@ -172,7 +211,7 @@ def main() -> None:
         res = run(args.trials, args.workers, args.job_seconds, Path(tmp))
         res["probe"] = probe(args.probe, Path(tmp)) if args.probe else {}
     res.update(date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), command=command,
-               python=sys.version.split()[0])
+               python=sys.version.split()[0], commit=git_commit())
     print(table(res, command))
     out = args.out or RESULTS / f"throughput-{args.trials}-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

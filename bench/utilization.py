@@ -43,6 +43,7 @@ import heapq
 import json
 import math
 import shlex
+import subprocess
 import sys
 import tempfile
 import threading
@@ -231,6 +232,15 @@ def run_once(workers: int, trials: int, schedule: str, durations: Sequence[float
             **utilization(spans, workers)}
 
 
+def git_commit() -> str:
+    """The checkout's commit (``-dirty`` when it has uncommitted changes), or ``?``."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                              text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
 def loadavg() -> str:
     """The 1, 5 and 15 minute load averages, as ``uptime`` shows them."""
     try:
@@ -290,7 +300,7 @@ def main() -> None:
     out.write_text(json.dumps({"date": started, "command": command, "clock": args.clock,
                                "median": args.median, "trials": args.trials, "seed": args.seed,
                                "load_before": load_before, "load_after": loadavg(),
-                               "python": sys.version.split()[0], "rows": rows}, indent=2) + "\n")
+                               "python": sys.version.split()[0], "commit": git_commit(), "rows": rows}, indent=2) + "\n")
     print(f"\nraw: {out}")
 
 
