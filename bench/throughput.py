@@ -76,12 +76,18 @@ def overhead_pct(wall: float, ideal: float) -> float:
 def trial_latency(trials: Sequence[TrialRecord], job_seconds: float) -> dict[str, float]:
     """Per-trial time from submit to recorded result beyond the job's own duration (seconds):
     wrapper and job start-up, detection of the end, metrics read and journal write."""
-    extra = sorted(t.finished_at - t.started_at - job_seconds for t in trials
-                   if t.started_at is not None and t.finished_at is not None)
+    extra = sorted(
+        t.finished_at - t.started_at - job_seconds
+        for t in trials
+        if t.started_at is not None and t.finished_at is not None
+    )
     if not extra:
         return {"median": math.nan, "p90": math.nan, "mean": math.nan}
-    return {"median": statistics.median(extra), "p90": extra[int(0.9 * (len(extra) - 1))],
-            "mean": statistics.fmean(extra)}
+    return {
+        "median": statistics.median(extra),
+        "p90": extra[int(0.9 * (len(extra) - 1))],
+        "mean": statistics.fmean(extra),
+    }
 
 
 def loadavg() -> str:
@@ -131,21 +137,35 @@ def probe(n: int, folder: Path) -> dict[str, dict[str, float]]:
     job = ["sh", "-c", f"echo '{METRICS_LINE}'"]
     exit_file = str(folder / "probe.exit")
     wrapper = [sys.executable, "-I", "-S", str(_local._WRAPPER), exit_file, "--"]
-    out = {"job alone": start_cost(job, n), "wrapper + job": start_cost(wrapper + job, n),
-           "python -I -S -c pass": start_cost([sys.executable, "-I", "-S", "-c", "pass"], n)}
+    out = {
+        "job alone": start_cost(job, n),
+        "wrapper + job": start_cost(wrapper + job, n),
+        "python -I -S -c pass": start_cost([sys.executable, "-I", "-S", "-c", "pass"], n),
+    }
     t0 = time.perf_counter()
-    forked = subprocess.run([sys.executable, "-I", "-S", "-c", _FORKED, str(n), exit_file, *job],
-                            capture_output=True, text=True, check=True)
-    out["forked wrapper + job (proposal)"] = {"wall_ms": (time.perf_counter() - t0) / n * 1e3,
-                                              "cpu_ms": float(forked.stdout.split()[-1])}
+    forked = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", _FORKED, str(n), exit_file, *job],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out["forked wrapper + job (proposal)"] = {
+        "wall_ms": (time.perf_counter() - t0) / n * 1e3,
+        "cpu_ms": float(forked.stdout.split()[-1]),
+    }
     return out
 
 
 def git_commit() -> str:
     """The checkout's commit (``-dirty`` when it has uncommitted changes), or ``?``."""
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                              text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "?"
 
@@ -155,25 +175,39 @@ def run(trials: int, workers: int, job_seconds: float, folder: Path) -> dict[str
     # Braces are doubled: argv elements are templates ({name} is a parameter).
     line = METRICS_LINE.replace("{", "{{").replace("}", "}}")
     job = ["sh", "-c", f"sleep {job_seconds:g}; echo '{line}'"]
-    spec = parse_study({
-        "name": f"throughput-{trials}", "seed": 1,
-        "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
-        "objective": {"metric": "score", "direction": "maximize"},
-        "budget": {"max_trials": trials}, "parallelism": workers,
-        "job": {"argv": job, "retries": 0}, "executor": {"kind": "local"},
-        "storage": f"sqlite:///{folder}/evotune.db", "runs_dir": str(folder / "runs"),
-    }, base_dir=folder)
+    spec = parse_study(
+        {
+            "name": f"throughput-{trials}",
+            "seed": 1,
+            "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+            "objective": {"metric": "score", "direction": "maximize"},
+            "budget": {"max_trials": trials},
+            "parallelism": workers,
+            "job": {"argv": job, "retries": 0},
+            "executor": {"kind": "local"},
+            "storage": f"sqlite:///{folder}/evotune.db",
+            "runs_dir": str(folder / "runs"),
+        },
+        base_dir=folder,
+    )
     load_before = loadavg()
     before, t0 = CpuTimes.now(), time.perf_counter()
     summary = run_study(spec)
     wall, cpu = time.perf_counter() - t0, CpuTimes.now() - before
     ideal = ideal_seconds(trials, workers, job_seconds)
     return {
-        "trials": trials, "workers": workers, "job_seconds": job_seconds, "wall_s": wall,
-        "ideal_s": ideal, "overhead_pct": overhead_pct(wall, ideal), "counts": summary.counts,
-        "cpu_controller_s": cpu.controller, "cpu_children_s": cpu.children,
+        "trials": trials,
+        "workers": workers,
+        "job_seconds": job_seconds,
+        "wall_s": wall,
+        "ideal_s": ideal,
+        "overhead_pct": overhead_pct(wall, ideal),
+        "counts": summary.counts,
+        "cpu_controller_s": cpu.controller,
+        "cpu_children_s": cpu.children,
         "latency_beyond_job_s": trial_latency(summary.trials, job_seconds),
-        "load_before": load_before, "load_after": loadavg(),
+        "load_before": load_before,
+        "load_after": loadavg(),
     }
 
 
@@ -181,20 +215,35 @@ def table(res: dict[str, Any], command: str) -> str:
     lat = res["latency_beyond_job_s"]
     n = res["trials"]
     lines = [
-        (f"Local executor throughput, {res['date']}, `{command}` (load before {res['load_before']}, "
-        f"after {res['load_after']}; {os.cpu_count()} CPUs)\n"),
-        ("| trials | workers | wall s | ideal s | overhead | goal < 3 % | controller CPU ms/trial "
-        "| children CPU ms/trial | submit→result beyond 1 s, median / p90 ms |"),
+        (
+            f"Local executor throughput, {res['date']}, `{command}` "
+            f"(load before {res['load_before']}, after {res['load_after']}; "
+            f"{os.cpu_count()} CPUs)\n"
+        ),
+        (
+            "| trials | workers | wall s | ideal s | overhead | goal < 3 % "
+            "| controller CPU ms/trial | children CPU ms/trial "
+            "| submit→result beyond 1 s, median / p90 ms |"
+        ),
         "|---|---|---|---|---|---|---|---|---|",
-        (f"| {n} | {res['workers']} | {res['wall_s']:.1f} | {res['ideal_s']:.0f} "
-        f"| {res['overhead_pct']:.1f} % | {'met' if res['overhead_pct'] < GOAL_PCT else 'missed'} "
-        f"| {res['cpu_controller_s'] / n * 1e3:.2f} | {res['cpu_children_s'] / n * 1e3:.2f} "
-        f"| {lat['median'] * 1e3:.0f} / {lat['p90'] * 1e3:.0f} |"),
+        (
+            f"| {n} | {res['workers']} | {res['wall_s']:.1f} | {res['ideal_s']:.0f} "
+            f"| {res['overhead_pct']:.1f} % "
+            f"| {'met' if res['overhead_pct'] < GOAL_PCT else 'missed'} "
+            f"| {res['cpu_controller_s'] / n * 1e3:.2f} | {res['cpu_children_s'] / n * 1e3:.2f} "
+            f"| {lat['median'] * 1e3:.0f} / {lat['p90'] * 1e3:.0f} |"
+        ),
     ]
     if res.get("probe"):
-        lines += ["", "One job start, run alone in a loop (mean per start):\n",
-                  "| what | wall ms | CPU ms |", "|---|---|---|"]
-        lines += [f"| {k} | {v['wall_ms']:.1f} | {v['cpu_ms']:.1f} |" for k, v in res["probe"].items()]
+        lines += [
+            "",
+            "One job start, run alone in a loop (mean per start):\n",
+            "| what | wall ms | CPU ms |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {k} | {v['wall_ms']:.1f} | {v['cpu_ms']:.1f} |" for k, v in res["probe"].items()
+        ]
     return "\n".join(lines)
 
 
@@ -203,15 +252,23 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=100)
     parser.add_argument("--job-seconds", type=float, default=1.0)
-    parser.add_argument("--probe", type=int, default=30, help="job starts timed in the probe (0: skip)")
-    parser.add_argument("--out", type=Path, default=None, help="JSON file (default: bench/results/...)")
+    parser.add_argument(
+        "--probe", type=int, default=30, help="job starts timed in the probe (0: skip)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON file (default: bench/results/...)"
+    )
     args = parser.parse_args()
     command = " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv])
     with tempfile.TemporaryDirectory(prefix="evotune-throughput-") as tmp:
         res = run(args.trials, args.workers, args.job_seconds, Path(tmp))
         res["probe"] = probe(args.probe, Path(tmp)) if args.probe else {}
-    res.update(date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), command=command,
-               python=sys.version.split()[0], commit=git_commit())
+    res.update(
+        date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        command=command,
+        python=sys.version.split()[0],
+        commit=git_commit(),
+    )
     print(table(res, command))
     out = args.out or RESULTS / f"throughput-{args.trials}-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

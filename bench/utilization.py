@@ -5,8 +5,10 @@ median ``--median`` seconds, seeded, indexed by trial number so both schedules s
 durations). The jobs run on a *sleep executor* registered here: ``submit`` writes the job's
 metrics line (a deterministic score of the configuration, so the strategy has something to
 work with) and records a deadline; ``poll`` answers ``SUCCEEDED`` once it has passed. The
-controller, strategy (elitist, ``population_size`` = workers), SQLite journal and metrics
-reading are the real ones.
+controller, strategy, SQLite journal and metrics reading are the real ones. The strategy is
+elitist with ``population_size`` = workers and ``elite_size: 0``, so that every generation is
+exactly one trial per worker: with elites, generations after the first ask only N - E trials
+(the elites are not run again) and E workers sit out every generation by design.
 
 Two clocks:
 
@@ -161,31 +163,39 @@ def utilization(spans: Sequence[Span], workers: int) -> dict[str, float]:
     last_submit = max(s.submitted for s in spans)
     makespan = end - t0
     occupied = sum(s.observed - s.submitted for s in spans if s.observed is not None)
-    queued = sum(max(0.0, min(s.observed, last_submit) - s.submitted)
-                 for s in spans if s.observed is not None)
+    queued = sum(
+        max(0.0, min(s.observed, last_submit) - s.submitted)
+        for s in spans
+        if s.observed is not None
+    )
     durations = [s.duration for s in spans]
     ideal = max(sum(durations) / workers, max(durations))
     return {
         "makespan": makespan,
         "ideal": ideal,
         "busy": occupied / (workers * makespan),
-        "busy_while_queued": (queued / (workers * (last_submit - t0))) if last_submit > t0 else math.nan,
+        "busy_while_queued": (queued / (workers * (last_submit - t0)))
+        if last_submit > t0
+        else math.nan,
         "job": sum(durations) / (workers * makespan),
         "finish_over_ideal": makespan / ideal,
-        "mean_detect": sum(s.observed - s.submitted - s.duration for s in spans
-                           if s.observed is not None) / len(spans),
+        "mean_detect": sum(
+            s.observed - s.submitted - s.duration for s in spans if s.observed is not None
+        )
+        / len(spans),
     }
 
 
-def zero_overhead_makespan(durations: Sequence[float], workers: int, schedule: str,
-                           generation: int | None = None) -> float:
+def zero_overhead_makespan(
+    durations: Sequence[float], workers: int, schedule: str, generation: int | None = None
+) -> float:
     """The makespan of a controller that costs nothing and sees every end at once, running the
     trials in number order: asynchronous, each trial starts on the first worker to free;
     generational, generations of ``generation`` trials (default ``workers``) run one after the
     other, each as long as its longest trial (assumes ``generation <= workers``)."""
     if schedule == "generational":
         size = generation or workers
-        return sum(max(durations[i:i + size]) for i in range(0, len(durations), size))
+        return sum(max(durations[i : i + size]) for i in range(0, len(durations), size))
     free = [0.0] * min(workers, len(durations))
     heapq.heapify(free)
     end = 0.0
@@ -197,19 +207,34 @@ def zero_overhead_makespan(durations: Sequence[float], workers: int, schedule: s
 
 
 def _spec(folder: Path, name: str, workers: int, trials: int, schedule: str, seed: int) -> Any:
-    return parse_study({
-        "name": name, "seed": seed,
-        "space": {f"x{i}": {"type": "float", "low": 0.0, "high": 1.0} for i in range(DIM)},
-        "strategy": {"name": "elitist", "population_size": workers},
-        "objective": {"metric": "score", "direction": "maximize"},
-        "budget": {"max_trials": trials}, "parallelism": workers, "schedule": schedule,
-        "job": {"argv": ["sleep"], "retries": 0}, "executor": {"kind": "sleep"},
-        "storage": f"sqlite:///{folder}/{name}.db", "runs_dir": str(folder / "runs"),
-    }, base_dir=folder)
+    return parse_study(
+        {
+            "name": name,
+            "seed": seed,
+            "space": {f"x{i}": {"type": "float", "low": 0.0, "high": 1.0} for i in range(DIM)},
+            "strategy": {"name": "elitist", "population_size": workers, "elite_size": 0},
+            "objective": {"metric": "score", "direction": "maximize"},
+            "budget": {"max_trials": trials},
+            "parallelism": workers,
+            "schedule": schedule,
+            "job": {"argv": ["sleep"], "retries": 0},
+            "executor": {"kind": "sleep"},
+            "storage": f"sqlite:///{folder}/{name}.db",
+            "runs_dir": str(folder / "runs"),
+        },
+        base_dir=folder,
+    )
 
 
-def run_once(workers: int, trials: int, schedule: str, durations: Sequence[float], clock_kind: str,
-             seed: int, folder: Path) -> dict[str, Any]:
+def run_once(
+    workers: int,
+    trials: int,
+    schedule: str,
+    durations: Sequence[float],
+    clock_kind: str,
+    seed: int,
+    folder: Path,
+) -> dict[str, Any]:
     """One study through the real controller on the sleep executor; its utilization."""
     spec = _spec(folder, f"util-{clock_kind}-{schedule}-{workers}", workers, trials, schedule, seed)
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -226,17 +251,29 @@ def run_once(workers: int, trials: int, schedule: str, durations: Sequence[float
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     spans = list(executor.spans.values())
     ceiling = zero_overhead_makespan(durations[:trials], workers, schedule)
-    return {"workers": workers, "schedule": schedule, "clock": clock_kind, "trials": len(spans),
-            "controller_cpu_s": cpu, "real_s": wall, "zero_overhead_makespan": ceiling,
-            "zero_overhead_busy": sum(durations[:trials]) / (workers * ceiling),
-            **utilization(spans, workers)}
+    return {
+        "workers": workers,
+        "schedule": schedule,
+        "clock": clock_kind,
+        "trials": len(spans),
+        "controller_cpu_s": cpu,
+        "real_s": wall,
+        "zero_overhead_makespan": ceiling,
+        "zero_overhead_busy": sum(durations[:trials]) / (workers * ceiling),
+        **utilization(spans, workers),
+    }
 
 
 def git_commit() -> str:
     """The checkout's commit (``-dirty`` when it has uncommitted changes), or ``?``."""
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                              text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "?"
 
@@ -250,16 +287,23 @@ def loadavg() -> str:
 
 
 def table(rows: Sequence[dict[str, Any]], header: str) -> str:
-    lines = [header, "",
-             ("| workers | schedule | busy | busy while queued | job | zero-overhead job | time to finish s "
-             "| zero-overhead s | ideal s | finish / ideal | controller CPU ms/trial | real s |"),
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        header,
+        "",
+        (
+            "| workers | schedule | busy | busy while queued | job | zero-overhead job "
+            "| time to finish s | zero-overhead s | ideal s | finish / ideal | controller CPU ms/trial | real s |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         lines.append(
             f"| {r['workers']} | {r['schedule']} | {r['busy']:.1%} | {r['busy_while_queued']:.1%} "
             f"| {r['job']:.1%} | {r['zero_overhead_busy']:.1%} | {r['makespan']:.1f} "
-            f"| {r['zero_overhead_makespan']:.1f} | {r['ideal']:.1f} | {r['finish_over_ideal']:.2f} "
-            f"| {r['controller_cpu_s'] / r['trials'] * 1e3:.2f} | {r['real_s']:.1f} |")
+            f"| {r['zero_overhead_makespan']:.1f} | {r['ideal']:.1f} "
+            f"| {r['finish_over_ideal']:.2f} "
+            f"| {r['controller_cpu_s'] / r['trials'] * 1e3:.2f} | {r['real_s']:.1f} |"
+        )
     return "\n".join(lines)
 
 
@@ -267,12 +311,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[8, 64, 512])
     parser.add_argument("--trials", type=int, default=2000)
-    parser.add_argument("--schedules", nargs="+", default=["asynchronous", "generational"],
-                        choices=["asynchronous", "generational"])
+    parser.add_argument(
+        "--schedules",
+        nargs="+",
+        default=["asynchronous", "generational"],
+        choices=["asynchronous", "generational"],
+    )
     parser.add_argument("--clock", choices=["virtual", "wall"], default="virtual")
     parser.add_argument("--median", type=float, default=0.5, help="median job duration, seconds")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=None, help="JSON file (default: bench/results/...)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON file (default: bench/results/...)"
+    )
     args = parser.parse_args()
     register_executor("sleep", SleepExecutor)
     command = " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv])
@@ -283,24 +333,46 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="evotune-utilization-") as tmp:
         for workers in args.workers:
             for schedule in args.schedules:
-                rows.append(run_once(workers, args.trials, schedule, durations, args.clock, args.seed,
-                                     Path(tmp)))
+                rows.append(
+                    run_once(
+                        workers, args.trials, schedule, durations, args.clock, args.seed, Path(tmp)
+                    )
+                )
                 print(f"  done: {workers} workers, {schedule}", file=sys.stderr, flush=True)
-    header = (f"Worker utilization, {started}, `{command}` ({args.clock} clock, lognormal sigma 1, "
-              f"median {args.median:g} s, {args.trials} trials; load before {load_before}, "
-              f"after {loadavg()})")
+    header = (
+        f"Worker utilization, {started}, `{command}` ({args.clock} clock, lognormal sigma 1, "
+        f"median {args.median:g} s, {args.trials} trials; load before {load_before}, "
+        f"after {loadavg()})"
+    )
     print(table(rows, header))
     for r in rows:
         if r["workers"] == 64 and r["schedule"] == "asynchronous":
             verdict = "met" if r["busy"] >= GOAL_BUSY else "missed"
-            print(f"\nGoal (asynchronous >= 97 % busy at 64 workers): {verdict} ({r['busy']:.1%}; "
-                  f"{r['busy_while_queued']:.1%} while trials were queued)")
+            print(
+                f"\nGoal (asynchronous >= 97 % busy at 64 workers): {verdict} ({r['busy']:.1%}; "
+                f"{r['busy_while_queued']:.1%} while trials were queued)"
+            )
     out = args.out or RESULTS / f"utilization-{args.clock}-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"date": started, "command": command, "clock": args.clock,
-                               "median": args.median, "trials": args.trials, "seed": args.seed,
-                               "load_before": load_before, "load_after": loadavg(),
-                               "python": sys.version.split()[0], "commit": git_commit(), "rows": rows}, indent=2) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "date": started,
+                "command": command,
+                "clock": args.clock,
+                "median": args.median,
+                "trials": args.trials,
+                "seed": args.seed,
+                "load_before": load_before,
+                "load_after": loadavg(),
+                "python": sys.version.split()[0],
+                "commit": git_commit(),
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"\nraw: {out}")
 
 

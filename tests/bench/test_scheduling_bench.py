@@ -70,10 +70,16 @@ def test_sleep_executor_answers_on_its_clock(tmp_path: Path) -> None:
 
     clock = VirtualClock()
     ex = SleepExecutor([2.0], clock)
-    spec = JobSpec(study="s", trial_number=0, attempt=1, argv=("sleep",),
-                   env={"EVOTUNE_CONFIG": '{"x0": 0.7, "x1": 0.7, "x2": 0.7, "x3": 0.7}'},
-                   output_dir=tmp_path / "out", stdout_path=tmp_path / "stdout.log",
-                   stderr_path=tmp_path / "stderr.log")
+    spec = JobSpec(
+        study="s",
+        trial_number=0,
+        attempt=1,
+        argv=("sleep",),
+        env={"EVOTUNE_CONFIG": '{"x0": 0.7, "x1": 0.7, "x2": 0.7, "x3": 0.7}'},
+        output_dir=tmp_path / "out",
+        stdout_path=tmp_path / "stdout.log",
+        stderr_path=tmp_path / "stderr.log",
+    )
     handle = ex.submit(spec)
     assert ex.poll(handle).status is JobStatus.RUNNING
     clock.skipped += 2.0
@@ -100,10 +106,23 @@ def test_throughput_ideal_and_overhead() -> None:
 
 def test_trial_latency_beyond_the_job() -> None:
     def rec(start: float | None, end: float | None) -> TrialRecord:
-        return TrialRecord(number=0, candidate_id=0, generation=0, config={}, vector=[],
-                           state="succeeded", score=1.0, reason=None, metrics=None, attempts=1,
-                           job_handle=None, log_dir=None, created_at=0.0, started_at=start,
-                           finished_at=end)
+        return TrialRecord(
+            number=0,
+            candidate_id=0,
+            generation=0,
+            config={},
+            vector=[],
+            state="succeeded",
+            score=1.0,
+            reason=None,
+            metrics=None,
+            attempts=1,
+            job_handle=None,
+            log_dir=None,
+            created_at=0.0,
+            started_at=start,
+            finished_at=end,
+        )
 
     lat = trial_latency([rec(0.0, 1.1), rec(5.0, 6.3), rec(None, None)], job_seconds=1.0)
     assert lat["median"] == pytest.approx(0.2)
