@@ -260,15 +260,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     command = " ".join(shlex.quote(a) for a in [".venv/bin/python", *sys.argv])
+    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     with tempfile.TemporaryDirectory(prefix="evotune-throughput-") as tmp:
         res = run(args.trials, args.workers, args.job_seconds, Path(tmp))
         res["probe"] = probe(args.probe, Path(tmp)) if args.probe else {}
-    res.update(
-        date=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        command=command,
-        python=sys.version.split()[0],
-        commit=git_commit(),
-    )
+    res.update(date=started, command=command, python=sys.version.split()[0], commit=git_commit())
     print(table(res, command))
     out = args.out or RESULTS / f"throughput-{args.trials}-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
