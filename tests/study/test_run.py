@@ -196,10 +196,11 @@ def test_a_second_controller_on_a_running_study_is_refused(make_study: Callable[
     first = subprocess.Popen([sys.executable, "-m", "evotune", "run", str(path), "--plain"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if (path.parent / "evotune.db").exists() and any(e.kind == "start" for e in _events_or_none(path)):
-                break
+        deadline = time.monotonic() + 60
+        while not ((path.parent / "evotune.db").exists()
+                   and any(e.kind == "handle" for e in _events_or_none(path))):
+            assert time.monotonic() < deadline, "the first controller did not start a trial"
+            assert first.poll() is None, "the first controller ended early"
             time.sleep(0.05)
         assert main(["run", str(path), "--quiet"]) == 1
         assert f"being run by another controller (pid {first.pid}" in capsys.readouterr().err

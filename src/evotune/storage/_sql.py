@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, create_engine, event, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from evotune.errors import StorageError
@@ -42,6 +43,7 @@ class Storage:
             self._insert_event = insert(events)
             self._insert_trial = insert(trials)
             self._updates: dict[tuple[str, ...], Any] = {}
+            self._writer: Connection | None = None
         except (ArgumentError, ValueError) as exc:
             raise StorageError(f"storage: cannot use URL {_redact(url)!r}: {_first_line(exc)}") from exc
         except OSError as exc:
@@ -102,7 +104,7 @@ class Storage:
             if w.trial:
                 params = dict(w.trial, _study=study_id, _number=w.trial_number)
                 updates.setdefault(tuple(sorted(w.trial)), []).append(params)
-        with self._begin() as conn:
+        with self._journal() as conn:
             conn.execute(self._insert_event, [
                 {"study_id": study_id, "kind": w.kind, "trial_number": w.trial_number,
                  "payload": w.payload, "time": now} for w in writes])
@@ -142,12 +144,33 @@ class Storage:
         return [TrialRecord(**dict(r)) for r in rows]
 
     def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         self.engine.dispose()
 
     # -- plumbing --------------------------------------------------------------------------
 
     def _connect(self) -> Any:
         return _Translate(self.engine.connect(), self.url)
+
+    @contextlib.contextmanager
+    def _journal(self) -> Iterator[Any]:
+        """A transaction on the journal writer's own connection, kept open between writes:
+        the controller writes a few times per trial, and a pool check-out costs more than the
+        write. On an error the transaction rolls back and the connection is dropped."""
+        try:
+            if self._writer is None:
+                self._writer = self.engine.connect()
+            conn = self._writer
+            with conn.begin():
+                yield conn
+        except SQLAlchemyError as exc:
+            if self._writer is not None:
+                self._writer.invalidate()
+                self._writer.close()
+                self._writer = None
+            raise StorageError(f"storage: {_redact(self.url)}: {_first_line(exc)}") from exc
 
     def _begin(self) -> Any:
         return _Translate(self.engine.begin(), self.url)

@@ -67,6 +67,12 @@ class Controller:
         self._done = 0  # trials with a result
         self._failed = 0
         self._shown = 0.0  # when the view was last updated
+        # Results are journalled in the same transaction as the asks they lead to: telling the
+        # strategy only changes memory, which a replay rebuilds, so the result need not be
+        # committed before the tell, only before the next act on the world (a submit, a
+        # cancel, a release).
+        self._pending: list[Write] = []
+        self._releases: list[JobHandle] = []
 
     # -- public ----------------------------------------------------------------------------
 
@@ -85,6 +91,7 @@ class Controller:
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
+        self._flush()
         status = {"interrupted": "interrupted", "error": "stopped"}.get(self.stop_kind or "", "finished")
         self.storage.write(self.study.id, [Write("stop", None, {"reason": self.stop_reason,
                                                                   "kind": self.stop_kind})])
@@ -134,6 +141,7 @@ class Controller:
                 self._check_limits()
             if self.stop_kind is None:
                 changed = self._launch() or changed
+            self._flush()
             now = time.monotonic()
             if now - self._shown >= 0.2:
                 self._shown = now
@@ -189,11 +197,10 @@ class Controller:
         if kind in _CANCELLING:
             cancel += list(self.running.values())
             cancel += [self.trials[n] for n in self.scoring]
-        if not cancel:
-            return
-        self.storage.write(self.study.id, [
+        self._pending.extend(
             Write("cancel", t.number, {"attempt": t.attempt, "reason": reason},
-                  trial={"state": "cancelled", "reason": reason}) for t in cancel])
+                  trial={"state": "cancelled", "reason": reason}) for t in cancel)
+        self._flush()
         for t in cancel:
             t.state, t.reason = "cancelled", reason
             if t.number in self.running:
@@ -204,6 +211,16 @@ class Controller:
             fut = self.scoring.pop(t.number, None)
             if fut is not None:
                 fut.cancel()
+
+    def _flush(self) -> None:
+        """Commit the journal entries held back, then free the finished jobs they record."""
+        if self._pending:
+            writes, self._pending = self._pending, []
+            self.storage.write(self.study.id, writes)
+        if self._releases:
+            handles, self._releases = self._releases, []
+            for handle in handles:
+                self._safe(self.executor.release, handle)
 
     # -- starting trials -------------------------------------------------------------------
 
@@ -233,7 +250,8 @@ class Controller:
             writes.append(Write("submit", t.number, {"attempt": attempt},
                                 trial={"state": "running", "attempts": attempt, "started_at": now,
                                        "finished_at": None, "log_dir": str(t.job.stdout_path.parent)}))
-        self.storage.write(self.study.id, writes)  # journal first, then act
+        self._pending.extend(writes)
+        self._flush()  # journal first, then act
         handles: list[Write] = []
         for t in start:
             assert t.job is not None
@@ -358,11 +376,8 @@ class Controller:
                                 trial={"state": state, "score": o.score, "reason": reason,
                                        "metrics": o.metrics, "finished_at": now}))
             told.append((t, o))
-        self.storage.write(self.study.id, writes)  # journal first, then tell
-        for t, o in done:
-            if t.handle is not None:
-                handle = t.handle
-                self._safe(self.executor.release, handle)
+        self._pending.extend(writes)  # committed before the next act (see __init__)
+        self._releases.extend(t.handle for t, _ in done if t.handle is not None)
         retried = {w.trial_number for w in writes if w.kind == "retry"}
         for t, o in done:
             if t.number in retried:
