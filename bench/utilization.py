@@ -48,7 +48,6 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -130,23 +129,15 @@ class VirtualClock:
         return time.perf_counter() + self.skipped
 
 
-class _FastForward:
-    """Stands in for the controller's interrupt event: ``wait(t)`` returns at once and moves
-    the virtual clock ``t`` on, as if the controller had slept. Never set (no Ctrl-C here)."""
+def _fast_forward(clock: VirtualClock) -> Callable[[float], bool]:
+    """The controller's idle wait: returns at once and moves the virtual clock on by the time
+    the controller would have slept."""
 
-    def __init__(self, clock: VirtualClock) -> None:
-        self.clock = clock
-        self._event = threading.Event()
+    def wait(seconds: float) -> bool:
+        clock.skipped += seconds
+        return False
 
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def set(self) -> None:
-        self._event.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        self.clock.skipped += timeout or 0.0
-        return self._event.is_set()
+    return wait
 
 
 def utilization(spans: Sequence[Span], workers: int) -> dict[str, float]:
@@ -245,8 +236,8 @@ def run_once(
         vclock = VirtualClock()
         executor = SleepExecutor(durations, vclock)
         storage = get_storage(spec.storage_url)
-        controller = Controller(spec, open_study(spec, storage), storage, executor, clock=vclock)
-        controller._interrupt = _FastForward(vclock)  # type: ignore[assignment]
+        controller = Controller(spec, open_study(spec, storage), storage, executor, clock=vclock,
+                                wait=_fast_forward(vclock))
         controller.run()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     spans = list(executor.spans.values())

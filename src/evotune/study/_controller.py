@@ -35,6 +35,7 @@ from evotune.trial import build_argv, build_env, read_metrics
 
 # Stops that end running trials at once; the others let running trials finish.
 _CANCELLING = ("target", "time_limit", "interrupted", "error")
+_MAX_IDLE = 0.05  # seconds between polls when nothing happens
 
 
 class Controller:
@@ -42,7 +43,10 @@ class Controller:
 
     def __init__(self, spec: StudySpec, study: StudyRecord, storage: Storage, executor: Executor,
                  *, view: View | None = None, poll_interval: float = 0.01,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 wait: Callable[[float], object] | None = None) -> None:
+        """``clock`` gives the time for budgets and records; ``wait(seconds)`` idles the loop
+        (default: sleep, woken early by :meth:`interrupt`). A simulation passes both."""
         self.spec, self.study, self.storage, self.executor = spec, study, storage, executor
         self.view: View = view or QuietView()
         self.poll_interval = poll_interval
@@ -57,6 +61,7 @@ class Controller:
         self.stop_kind: str | None = None
         self.fatal: EvotuneError | None = None  # a setup fault that stopped the study
         self._interrupt = threading.Event()
+        self._wait = wait or self._interrupt.wait
         self._since_best = 0
         self._best: Trial | None = None
         self._pool: cf.ThreadPoolExecutor | None = None
@@ -155,8 +160,10 @@ class Controller:
             if changed:  # something moved: look again at once, a result may be waiting
                 idle = self.poll_interval
                 continue
-            self._interrupt.wait(idle)
-            idle = min(idle * 1.5, max(self.poll_interval, 0.2))
+            self._wait(idle)
+            # Back off while nothing moves, but not far: a job that ends waits at most this
+            # long to be seen, and its worker idles meanwhile.
+            idle = min(idle * 1.5, max(self.poll_interval, _MAX_IDLE))
 
     def _may_ask(self) -> bool:
         """Whether a new candidate may be asked. Retries of asked trials run regardless."""
