@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +41,63 @@ def make_study(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return make
+
+
+# -- shared by the studies that need Docker or the evaluation service ------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits"
+DIGITS_IMAGE = "evotune/digits:latest"
+EVAL_TOKEN = "test-token-5c1e"
+
+
+@pytest.fixture(scope="module")
+def digits_image() -> str:
+    """The example job image on a reachable engine; skipped without one, a failure when
+    ``EVOTUNE_REQUIRE_DOCKER=1`` (CI)."""
+    import os
+
+    from evotune.errors import BackendUnavailable, ImageNotFound
+    from evotune.executors._docker import DockerExecutor
+
+    try:
+        executor = DockerExecutor(image=DIGITS_IMAGE)
+        executor.check()
+        executor.close()
+    except (BackendUnavailable, ImageNotFound) as exc:
+        if os.environ.get("EVOTUNE_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"EVOTUNE_REQUIRE_DOCKER=1 but the Docker tests cannot run: {exc}")
+        pytest.skip(f"no usable Docker engine or image: {exc}")
+    return DIGITS_IMAGE
+
+
+@pytest.fixture(scope="module")
+def eval_service() -> Iterator[Any]:
+    """A real evaluation service on a loopback port, holding the digits validation split."""
+    from evotune.evaluation import BackgroundServer, ServiceSettings
+
+    settings = ServiceSettings(datasets=("digits=sklearn:digits:validation",), token=EVAL_TOKEN,
+                               timeout_s=60.0, max_concurrency=2)
+    with BackgroundServer(settings) as server:
+        yield server
+
+
+@pytest.fixture
+def assert_scored_by_service(eval_service: Any) -> Callable[[list[Any]], None]:
+    """Check that trials were scored by the service, their own reports kept aside."""
+    from evotune.evaluation import EvaluationClient
+
+    def check(trials: list[Any]) -> None:
+        client = EvaluationClient(eval_service.url, token=EVAL_TOKEN)
+        for t in trials:
+            assert t.metrics is not None and t.log_dir is not None
+            # the trial's score is the service's accuracy on the validation rows...
+            assert t.score == t.metrics["evaluation"]["scores"]["accuracy"]
+            assert t.metrics["evaluation"]["rows"] == 899
+            rescored = client.score(Path(t.log_dir) / "output" / "model.onnx", "digits", ["accuracy"])
+            assert rescored.scores["accuracy"] == pytest.approx(t.score)
+            # ...while the job's own cross-validated accuracy is kept beside it, never as the score
+            assert 0.0 < t.metrics["reported"]["accuracy"] <= 1.0
+            assert t.metrics["reported"]["accuracy"] != t.score
+            assert "EVOTUNE_METRICS" in (Path(t.log_dir) / "stdout.log").read_text()
+
+    return check

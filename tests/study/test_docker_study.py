@@ -16,24 +16,9 @@ from evotune.cli import main
 from evotune.storage import get_storage
 from evotune.study import load_study
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.usefixtures("digits_image")]
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits"
 IMAGE = "evotune/digits:latest"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def engine() -> None:
-    from evotune.errors import BackendUnavailable, ImageNotFound
-    from evotune.executors._docker import DockerExecutor
-
-    try:
-        executor = DockerExecutor(image=IMAGE)
-        executor.check()
-        executor.close()
-    except (BackendUnavailable, ImageNotFound) as exc:
-        if os.environ.get("EVOTUNE_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"EVOTUNE_REQUIRE_DOCKER=1 but the Docker tests cannot run: {exc}")
-        pytest.skip(f"no usable Docker engine or image: {exc}")
 
 
 def _containers(study: str) -> list[str]:

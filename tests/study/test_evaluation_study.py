@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,21 +10,12 @@ import pytest
 import yaml
 
 from evotune.cli import main
-from evotune.evaluation import BackgroundServer, EvaluationClient, ServiceSettings
 from evotune.storage import get_storage
 from evotune.study import load_study
 
 pytestmark = pytest.mark.slow
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "digits"
-TOKEN = "test-token-3f9a"
-
-
-@pytest.fixture(scope="module")
-def service() -> Iterator[BackgroundServer]:
-    settings = ServiceSettings(datasets=("digits=sklearn:digits:validation",), token=TOKEN,
-                               timeout_s=60.0, max_concurrency=2)
-    with BackgroundServer(settings) as server:
-        yield server
+TOKEN = "test-token-5c1e"  # the eval_service fixture's (tests/study/conftest.py)
 
 
 def _study(tmp_path: Path, url: str, **changes: Any) -> Path:
@@ -40,31 +30,23 @@ def _study(tmp_path: Path, url: str, **changes: Any) -> Path:
     return path
 
 
-def test_scores_come_from_the_service(service: BackgroundServer, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scores_come_from_the_service(eval_service: Any, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch,
+                                      assert_scored_by_service: Any) -> None:
     monkeypatch.setenv("EVOTUNE_EVAL_TOKEN", TOKEN)
-    path = _study(tmp_path, service.url)
+    path = _study(tmp_path, eval_service.url)
     assert main(["run", str(path), "--quiet"]) == 0
     spec = load_study(path)
     storage = get_storage(spec.storage_url)
     trials = storage.trials(storage.get_study(spec.name).id)
     assert len(trials) == 4 and all(t.state == "succeeded" for t in trials)
-    client = EvaluationClient(service.url, token=TOKEN)
-    for t in trials:
-        # the trial's score is the service's accuracy on the validation rows...
-        assert t.score == t.metrics["evaluation"]["scores"]["accuracy"]
-        assert t.metrics["evaluation"]["rows"] == 899
-        rescored = client.score(Path(t.log_dir) / "output" / "model.onnx", "digits", ["accuracy"])
-        assert rescored.scores["accuracy"] == pytest.approx(t.score)
-        # ...while the job's own cross-validated accuracy is kept beside it, never as the score
-        assert 0.0 < t.metrics["reported"]["accuracy"] <= 1.0
-        assert t.metrics["reported"]["accuracy"] != t.score
+    assert_scored_by_service(trials)
 
 
-def test_a_job_without_a_model_is_a_failed_evaluation(service: BackgroundServer, tmp_path: Path,
+def test_a_job_without_a_model_is_a_failed_evaluation(eval_service: Any, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVOTUNE_EVAL_TOKEN", TOKEN)
-    path = _study(tmp_path, service.url)
+    path = _study(tmp_path, eval_service.url)
     spec = yaml.safe_load(path.read_text())
     spec["job"]["argv"].remove("--export-onnx")
     spec["budget"] = {"max_trials": 2}
@@ -77,14 +59,14 @@ def test_a_job_without_a_model_is_a_failed_evaluation(service: BackgroundServer,
     assert all(t.attempts == 1 and "no model file 'model.onnx'" in t.reason for t in trials)
 
 
-def test_a_corrupt_model_is_refused_and_fails_the_trial(service: BackgroundServer, tmp_path: Path,
+def test_a_corrupt_model_is_refused_and_fails_the_trial(eval_service: Any, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVOTUNE_EVAL_TOKEN", TOKEN)
     job = tmp_path / "job.py"
     job.write_text("import os, pickle\n"
                    "open(os.path.join(os.environ['EVOTUNE_OUTPUT_DIR'], 'model.onnx'), 'wb')"
                    ".write(pickle.dumps({'not': 'onnx'}))\n")
-    path = _study(tmp_path, service.url, job={"argv": [sys.executable, str(job)], "retries": 2})
+    path = _study(tmp_path, eval_service.url, job={"argv": [sys.executable, str(job)], "retries": 2})
     assert main(["run", str(path), "--quiet"]) == 0
     loaded = load_study(path)
     storage = get_storage(loaded.storage_url)
@@ -93,22 +75,22 @@ def test_a_corrupt_model_is_refused_and_fails_the_trial(service: BackgroundServe
                for t in trials)
 
 
-def test_wrong_token_stops_before_the_first_trial(service: BackgroundServer, tmp_path: Path,
+def test_wrong_token_stops_before_the_first_trial(eval_service: Any, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("EVOTUNE_EVAL_TOKEN", "wrong")
-    path = _study(tmp_path, service.url)
+    path = _study(tmp_path, eval_service.url)
     assert main(["run", str(path), "--quiet"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("evotune: error: evaluation service") and err.count("\n") == 1
     assert not (tmp_path / "evotune.db").exists()
 
 
-def test_unknown_dataset_is_a_spec_error(service: BackgroundServer, tmp_path: Path,
+def test_unknown_dataset_is_a_spec_error(eval_service: Any, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("EVOTUNE_EVAL_TOKEN", TOKEN)
-    path = _study(tmp_path, service.url)
+    path = _study(tmp_path, eval_service.url)
     spec = yaml.safe_load(path.read_text())
     spec["objective"]["evaluation"]["dataset"] = "mnist"
     path.write_text(yaml.safe_dump(spec))
