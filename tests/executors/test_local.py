@@ -70,6 +70,7 @@ def ex() -> LocalExecutor:
     for job in list(executor._jobs.values()):  # leave nothing running after a failed test
         if job.final is None:
             executor.cancel(JobHandle("local", {"pid": job.pid, "proc_start": job.proc_start}))
+    executor.close()  # ends its launcher
 
 
 def test_options() -> None:
@@ -253,3 +254,120 @@ def test_handles_of_another_kind_are_refused(ex: LocalExecutor) -> None:
         ex.poll(JobHandle("docker", {"id": "abc"}))
     with pytest.raises(ExecutorError):
         ex.poll(JobHandle("local", {"pid": "x"}))
+
+
+# -- the launcher (one resident process per executor forks each job's wrapper) ---------------
+
+
+def _gone(pid: int, timeout: float = 10) -> bool:
+    """Whether process ``pid`` has ended (a zombie counts as ended) within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX":
+                return True
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_one_launcher_leads_its_own_group_and_close_ends_it(
+    ex: LocalExecutor, tmp_path: Path
+) -> None:
+    handles = [ex.submit(_spec(tmp_path, ["true"], n=n)) for n in range(3)]
+    assert ex._launcher is not None
+    launcher = ex._launcher.pid
+    assert os.getpgid(launcher) == launcher  # a Ctrl-C meant for the controller misses it
+    assert all(_wait(ex, h).status is JobStatus.SUCCEEDED for h in handles)
+    ex.close()
+    assert not Path(f"/proc/{launcher}").exists()  # ended and reaped
+    assert _wait(ex, ex.submit(_spec(tmp_path, ["true"], n=9))).status is JobStatus.SUCCEEDED
+    assert ex._launcher is not None and ex._launcher.pid != launcher  # a new one, on demand
+    ex.close()
+
+
+def test_running_jobs_outlive_the_launcher_and_report_through_their_exit_files(
+    ex: LocalExecutor, tmp_path: Path
+) -> None:
+    waiting = [_spec(tmp_path, [sys.executable, "-c", WAITING, c], n=n) for n, c in enumerate("03")]
+    hanging = _spec(tmp_path, [sys.executable, "-c", HANGING], n=2, timeout=2.0)
+    handles = [ex.submit(s) for s in (*waiting, hanging)]
+    for spec in waiting:
+        _wait_file(spec.output_dir / "started")
+    assert ex._launcher is not None
+    os.kill(ex._launcher.pid, signal.SIGKILL)
+    for spec in waiting:
+        (spec.output_dir / "go").touch()
+    assert _wait(ex, handles[0]).status is JobStatus.SUCCEEDED
+    assert _wait(ex, handles[1]).reason == "exit code 3"
+    state = _wait(ex, handles[2])  # its timeout is enforced without the launcher
+    assert (state.status, state.reason) == (JobStatus.FAILED, "timeout")
+    assert _stopped(hanging.output_dir / "heartbeat")
+    # and the next job gets a new launcher
+    assert _wait(ex, ex.submit(_spec(tmp_path, ["true"], n=5))).status is JobStatus.SUCCEEDED
+
+
+def test_a_wrapper_killed_from_outside_takes_its_job_along(
+    ex: LocalExecutor, tmp_path: Path
+) -> None:
+    spec = _spec(tmp_path, [sys.executable, "-c", HANGING])
+    handle = ex.submit(spec)
+    _wait_file(spec.output_dir / "heartbeat")
+    os.kill(handle.data["pid"], signal.SIGKILL)
+    state = _wait(ex, handle)
+    assert (state.status, state.reason) == (JobStatus.FAILED, "killed by signal 9")
+    assert _stopped(spec.output_dir / "heartbeat")  # the launcher swept the group
+
+
+def test_the_launcher_signals_only_its_own_unreaped_wrappers(
+    ex: LocalExecutor, tmp_path: Path
+) -> None:
+    handle = ex.submit(_spec(tmp_path, ["true"]))
+    assert _wait(ex, handle).status is JobStatus.SUCCEEDED
+    assert ex._launcher is not None
+    for pid in (os.getpid(), handle.data["pid"]):  # a stranger; a reaped wrapper
+        assert ex._launcher.send_signal(pid, signal.SIGTERM, group=False)
+        assert ex._launcher.send_signal(pid, signal.SIGTERM, group=True)
+    assert _wait(ex, ex.submit(_spec(tmp_path, ["true"], n=1))).status is JobStatus.SUCCEEDED
+
+
+KILLED_SUBMITTER = SUBMITTER + """
+print(ex._launcher.pid, flush=True)
+import time
+time.sleep(3600)
+"""
+
+
+def test_a_sigkilled_controller_leaves_no_launcher_and_its_jobs_finish(tmp_path: Path) -> None:
+    specs = [_spec(tmp_path, [sys.executable, "-c", WAITING, c], n=n) for n, c in enumerate("03")]
+    raw = [
+        {
+            **{k: str(v) if isinstance(v, Path) else v for k, v in vars(s).items()},
+            "env": dict(s.env),
+        }
+        for s in specs
+    ]
+    controller = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SUBMITTER, json.dumps(raw)], stdout=subprocess.PIPE, text=True
+    )
+    assert controller.stdout is not None
+    lines = [controller.stdout.readline() for _ in range(3)]
+    handles = [JobHandle.from_json(json.loads(line)) for line in lines[:2]]
+    launcher = int(lines[2])
+    for spec in specs:
+        _wait_file(spec.output_dir / "started")
+    controller.kill()
+    controller.wait()
+    controller.stdout.close()
+    assert _gone(launcher), "the launcher outlived its controller"
+    for spec in specs:
+        (spec.output_dir / "go").touch()
+    ex = LocalExecutor(kill_grace=1.0)
+    try:
+        assert all(ex.reattach(h, s) for h, s in zip(handles, specs))
+        assert _wait(ex, handles[0]).status is JobStatus.SUCCEEDED
+        assert _wait(ex, handles[1]).reason == "exit code 3"
+    finally:
+        for handle in handles:
+            ex.cancel(handle)

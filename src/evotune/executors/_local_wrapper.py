@@ -1,7 +1,9 @@
-"""The wrapper the local executor starts each job under; records how the job ended.
+"""The wrapper each local job runs under; records how the job ended.
 
-Usage: ``python -I -S _local_wrapper.py EXIT_FILE -- ARGV...``. Runs by path, needs only the
-standard library, and imports nothing from evotune, so it starts fast in any environment.
+The local executor's launcher (:mod:`evotune.executors._local_launcher`) forks a wrapper per
+job and calls :func:`run` in it. Standalone use, one interpreter per job (kept for probes and
+as the reference): ``python -I -S _local_wrapper.py EXIT_FILE -- ARGV...``. Needs only the
+standard library and imports nothing from evotune.
 
 Promises:
 
@@ -77,17 +79,19 @@ def _write_result(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def main(args: list[str]) -> int:
-    if len(args) < 3 or args[1] != "--":
-        print("usage: _local_wrapper.py EXIT_FILE -- ARGV...", file=sys.stderr)
-        return 2
-    exit_file, argv = args[0], args[2:]
+def run(exit_file: str, argv: list[str], env: dict[str, str]) -> int:
+    """Run the job ``argv`` with environment ``env`` in this process's group, record its end
+    in ``exit_file``, kill what is left of the group (this process too, when it leads the
+    group) and return the job's exit code (``128 + N`` for signal N).
+
+    A command is looked up on this process's ``PATH`` (as ``execvp`` does), so a caller whose
+    environment is not ``env`` sets ``PATH`` first."""
     forwarder = _Forwarder()
     for signum in (*_TO_GROUP, *_TO_JOB):
         signal.signal(signum, forwarder)
     try:
         # posix_spawn reports a command that cannot start as an OSError, like exec would.
-        forwarder.child = os.posix_spawnp(argv[0], argv, os.environ, setsigdef=_RESTORE)
+        forwarder.child = os.posix_spawnp(argv[0], argv, env, setsigdef=_RESTORE)
     except OSError as exc:
         import json  # only on this rare path: its import costs more than the rest of the wrapper
 
@@ -106,6 +110,13 @@ def main(args: list[str]) -> int:
         # Leftovers of the job die with the wrapper; the exit file already holds the result.
         os.killpg(os.getpgrp(), signal.SIGKILL)
     return code if code >= 0 else 128 - code
+
+
+def main(args: list[str]) -> int:
+    if len(args) < 3 or args[1] != "--":
+        print("usage: _local_wrapper.py EXIT_FILE -- ARGV...", file=sys.stderr)
+        return 2
+    return run(args[0], args[2:], dict(os.environ))
 
 
 if __name__ == "__main__":
