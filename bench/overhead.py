@@ -112,6 +112,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dir", default=None,
+                        help="where the databases and trial folders go (default: the system's "
+                             "temporary folder); /dev/shm takes the disk out of the measure")
     parser.add_argument("--skip-optuna-sqlite-above", type=int, default=10000,
                         help="Optuna's SQLite storage is slow: skip it above this many trials")
     args = parser.parse_args()
@@ -134,7 +137,7 @@ def main() -> None:
                 continue
             samples = []
             for _ in range(args.repeats if n <= 1000 else 1):
-                with tempfile.TemporaryDirectory() as tmp:
+                with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
                     samples.append(runner(n, Path(tmp)))
             print(_row(name, n, samples), flush=True)
 
