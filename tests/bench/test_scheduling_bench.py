@@ -18,7 +18,6 @@ from bench.utilization import (
     zero_overhead_makespan,
 )
 
-from evotune.executors import register_executor
 from evotune.storage import TrialRecord
 
 
@@ -88,8 +87,12 @@ def test_sleep_executor_answers_on_its_clock(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("schedule", ["asynchronous", "generational"])
-def test_a_small_virtual_run_through_the_real_controller(tmp_path: Path, schedule: str) -> None:
-    register_executor("sleep", SleepExecutor)
+def test_a_small_virtual_run_through_the_real_controller(tmp_path: Path, schedule: str,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import evotune.executors as executors
+
+    # Registered for this test only: other tests list the executor kinds a user has.
+    monkeypatch.setitem(executors._REGISTRY, "sleep", SleepExecutor)
     durations = draw_durations(24, 0.5, seed=1)
     row = run_once(4, 24, schedule, durations, "virtual", 1, tmp_path)
     assert row["trials"] == 24
