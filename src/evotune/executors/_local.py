@@ -184,6 +184,9 @@ class LocalExecutor(Executor):
             )
         except (LauncherError, OSError) as exc:
             raise ExecutorError(f"job {spec.name}: cannot start the process: {exc}") from exc
+        # Exits read while waiting for the answer go to the jobs they belong to before this
+        # one is filed: the pid of a wrapper just reaped may already be this one's.
+        self._collect(launcher)
         job = _Job(
             pid=pid,
             pgid=pid,
