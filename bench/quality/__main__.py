@@ -84,7 +84,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--optimizers", help="comma-separated optimizer names (default: all)")
     parser.add_argument("--time-limit", type=float, help="minutes; start no run after it and "
                         "keep only the seeds finished everywhere")
+    parser.add_argument("--replot", metavar="JSON", help="only redraw the PNGs of a saved result")
     args = parser.parse_args(argv)
+    if args.replot:
+        saved = Path(args.replot)
+        result = json.loads(saved.read_text())
+        convergence_grid(result, saved.with_name(f"{saved.stem}_convergence.png"))
+        rank_bars(result, saved.with_name(f"{saved.stem}_ranks.png"))
+        return 0
     plan = _plan(args)
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)

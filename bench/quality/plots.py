@@ -22,8 +22,8 @@ def _pyplot() -> Any:
 
 def _provenance(fig: Any, meta: dict[str, Any]) -> None:
     """Stamp the command, date and commit that produced the figure in its corner."""
-    fig.text(0.995, 0.005, f"{meta['command']}  |  {meta['date_utc']}  |  commit {meta['commit']}"
-             f"  |  seeds {meta['seeds']}", ha="right", va="bottom", fontsize=7, color="0.35")
+    fig.text(0.005, 0.003, f"{meta['command']}  |  {meta['date_utc']}  |  commit {meta['commit']}"
+             f"  |  seeds {meta['seeds']}", ha="left", va="bottom", fontsize=7, color="0.35")
 
 
 def _colors(optimizers: list[str]) -> dict[str, Any]:
@@ -61,10 +61,11 @@ def convergence_grid(result: dict[str, Any], path: Path) -> None:
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=8)
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.015), ncol=5,
+               fontsize=8)
     fig.suptitle(f"Best so far vs evaluations (budget {top}; solid = evotune, dashed = peers)",
                  fontsize=11)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
     _provenance(fig, meta)
     fig.savefig(path, dpi=80)
     plt.close(fig)
