@@ -217,3 +217,56 @@ def _events_or_none(path: Path) -> list[Any]:
     storage = get_storage(spec.storage_url)
     study = storage.get_study(spec.name)
     return [] if study is None else list(storage.events(study.id))
+
+
+def test_a_cancel_does_not_use_up_a_retry(make_study: Callable[..., Path], tmp_path: Path) -> None:
+    """Ctrl-C during a flaky job's first attempt, then resume: the job still gets its retry."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    path = make_study(budget={"max_trials": 1}, parallelism=1,
+                      job={"env": {"TOY_BEHAVIOUR": "flaky", "TOY_MARKERS": str(markers),
+                                   "TOY_SLEEP": "1.5"}, "retries": 1})
+    first = subprocess.Popen([sys.executable, "-m", "evotune", "run", str(path), "--plain"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not ((path.parent / "evotune.db").exists()
+               and any(e.kind == "handle" for e in _events_or_none(path))):
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.05)
+    first.send_signal(signal.SIGINT)  # cancels attempt 1 before it could fail
+    assert first.wait(timeout=60) == 130
+    assert main(["resume", str(path), "--quiet"]) == 0
+    (t,) = _trials(path)
+    # attempt 2 fails (its first real run), attempt 3 succeeds: one retry, as promised
+    assert t.state == "succeeded" and t.attempts == 3, t.reason
+
+
+def test_nan_metrics_are_stored_as_valid_json(make_study: Callable[..., Path],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_study(budget={"max_trials": 1}, job={"env": {"TOY_BEHAVIOUR": "nan"}})
+    assert main(["run", str(path), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["trials", str(path), "--format", "json"]) == 0
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    data = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert data["trials"][0]["metrics"]["reported"]["score"] == "nan"
+
+
+def test_unwritable_runs_dir_is_one_line_and_writes_nothing(make_study: Callable[..., Path],
+                                                            tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    path = make_study(runs_dir=str(blocker / "runs"))
+    assert main(["run", str(path), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evotune: error: runs_dir: cannot create") and err.count("\n") == 1
+    assert not (path.parent / "evotune.db").exists()

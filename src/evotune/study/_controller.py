@@ -12,6 +12,7 @@ executor allows, and only what was truly lost runs again.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import math
 import os
 import shutil
 import signal
@@ -95,7 +96,9 @@ class Controller:
             self._loop()
         finally:
             if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+                # A score request under way may take minutes to time out: don't wait for it;
+                # its trial has no result in the journal, so resume scores it again.
+                self._pool.shutdown(wait=False, cancel_futures=True)
         self._flush()
         status = {"interrupted": "interrupted", "error": "stopped"}.get(self.stop_kind or "", "finished")
         self.storage.write(self.study.id, [Write("stop", None, {"reason": self.stop_reason,
@@ -111,9 +114,10 @@ class Controller:
     def _restore(self) -> None:
         state = replay(self.storage.events(self.study.id), self.strategy)
         self.trials, self._elapsed_before = state.trials, state.elapsed_before
-        for t in sorted(self.trials.values(), key=lambda t: t.number):
-            if t.state == "succeeded":
-                self._note_best(t)
+        for number in state.told:  # in result order, as the live loop saw them
+            self._since_best += 1
+            if self.trials[number].state == "succeeded":
+                self._note_best(self.trials[number])
         self._done = sum(1 for t in self.trials.values() if t.final)
         self._failed = sum(1 for t in self.trials.values() if t.state == "failed")
         self._done_at_start = self._done
@@ -218,6 +222,8 @@ class Controller:
             fut = self.scoring.pop(t.number, None)
             if fut is not None:
                 fut.cancel()
+                if t.handle is not None:  # its job has ended: free what the backend keeps
+                    self._safe(self.executor.release, t.handle)
 
     def _flush(self) -> None:
         """Commit the journal entries held back, then free the finished jobs they record."""
@@ -259,19 +265,21 @@ class Controller:
                                        "finished_at": None, "log_dir": str(t.job.stdout_path.parent)}))
         self._pending.extend(writes)
         self._flush()  # journal first, then act
-        handles: list[Write] = []
         for t in start:
             assert t.job is not None
-            self._fresh_dirs(t.job)
+            t.handle = None
             try:
+                self._fresh_dirs(t.job)
                 t.handle = self.executor.submit(t.job)
-            except ExecutorError as exc:
+            except (ExecutorError, OSError) as exc:
                 self._record([(t, Outcome(Verdict.INFRA_FAILURE, None, f"submit failed: {exc}", {}))])
                 continue
             self.running[t.number] = t
-            handles.append(Write("handle", t.number, {"attempt": t.attempt, "handle": t.handle.to_json()},
-                                 trial={"job_handle": t.handle.to_json()}))
-        self.storage.write(self.study.id, handles)
+            # Each handle at once, not after the batch: a controller that dies now still finds
+            # every job it started.
+            self.storage.write(self.study.id, [Write(
+                "handle", t.number, {"attempt": t.attempt, "handle": t.handle.to_json()},
+                trial={"job_handle": t.handle.to_json()})])
         return True
 
     def _ask(self, writes: list[Write]) -> Trial:
@@ -358,7 +366,7 @@ class Controller:
     def _judge(self, t: Trial, state: JobState) -> Outcome | None:
         assert t.job is not None
         metrics = read_metrics(t.job.stdout_path, t.job.output_dir)
-        extra = {"reported": metrics.final(), "job": {"status": state.status.value,
+        extra = {"reported": _json_safe(metrics.final()), "job": {"status": state.status.value,
                                                      "exit_code": state.exit_code, "reason": state.reason}}
         objective = self.spec.objective
         if objective.source == "evaluation" and state.status is JobStatus.SUCCEEDED:
@@ -372,7 +380,8 @@ class Controller:
         told: list[tuple[Trial, Outcome]] = []
         now = self.clock()
         for t, o in done:
-            if o.verdict is Verdict.INFRA_FAILURE and t.attempt <= self.spec.job.retries:
+            if o.verdict is Verdict.INFRA_FAILURE and t.failures < self.spec.job.retries:
+                t.failures += 1  # a cancel or a controller crash is no failure of the job
                 writes.append(Write("retry", t.number, {"attempt": t.attempt, "reason": o.reason},
                                     trial={"state": "pending", "reason": o.reason}))
                 continue
@@ -405,10 +414,11 @@ class Controller:
     def _note_best(self, t: Trial) -> None:
         assert t.score is not None
         best = self._best
-        better = best is None or best.score is None or (
-            t.score > best.score if self.spec.objective.direction == "maximize" else t.score < best.score)
-        if better:
+        if best is None or best.score is None or (
+                t.score > best.score if self.spec.objective.direction == "maximize" else t.score < best.score):
             self._best, self._since_best = t, 0
+        elif t.score == best.score and t.number < best.number:
+            self._best = t  # an equal score: the earliest trial, as `status` names it
 
     # -- evaluation service ----------------------------------------------------------------
 
@@ -483,3 +493,7 @@ def install_interrupt(controller: Controller) -> Callable[[], None]:
 
     return restore
 
+
+def _json_safe(values: dict[str, float]) -> dict[str, float | str]:
+    """Metric values fit for any JSON store: NaN and infinities as the strings "nan", "inf"."""
+    return {k: (v if math.isfinite(v) else str(v)) for k, v in values.items()}

@@ -37,6 +37,7 @@ class Trial:
     reason: str | None = None
     started: float | None = None  # wall clock of the current attempt's start
     rerun_attempt: bool = False  # the last attempt was lost with the controller: run it again
+    failures: int = 0  # infrastructure failures retried so far (cancels and crashes don't count)
 
     @property
     def final(self) -> bool:
@@ -48,6 +49,7 @@ class Replayed:
     trials: dict[int, Trial] = field(default_factory=dict)
     elapsed_before: float = 0.0  # wall time spent in earlier sessions of this study
     sessions: int = 0
+    told: list[int] = field(default_factory=list)  # trial numbers in the order of their results
 
 
 def replay(events: Iterable[Event], strategy: Strategy) -> Replayed:
@@ -81,6 +83,7 @@ def replay(events: Iterable[Event], strategy: Strategy) -> Replayed:
                 t.handle = JobHandle.from_json(p["handle"])
             elif ev.kind == "retry":
                 t.state, t.reason = "pending", p.get("reason")
+                t.failures += 1
             elif ev.kind == "cancel":
                 t.state, t.reason = "cancelled", p.get("reason")
             else:
@@ -88,6 +91,7 @@ def replay(events: Iterable[Event], strategy: Strategy) -> Replayed:
                 strategy.tell(t.candidate_id, score)
                 t.score = score if score is not None and math.isfinite(score) else None
                 t.state, t.reason = ("succeeded" if t.score is not None else "failed"), p.get("reason")
+                out.told.append(t.number)
         last_time = ev.time
     if session_start is not None and last_time is not None:
         out.elapsed_before += last_time - session_start

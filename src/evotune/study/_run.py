@@ -15,7 +15,7 @@ from evotune.study._spec import StudySpec, parse_study
 from evotune.study._view import View
 
 # Fields that may change between runs of one study; everything else defines the study.
-_MUTABLE = ("budget", "parallelism", "base_dir", "storage", "runs_dir")
+_MUTABLE = ("budget", "parallelism", "base_dir", "storage")
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,8 @@ def summarize(storage: Storage, study: StudyRecord) -> StudySummary:
                         metric=metric)
 
 
-def open_study(spec: StudySpec, storage: Storage, *, must_exist: bool = False) -> StudyRecord:
+def open_study(spec: StudySpec, storage: Storage, *, must_exist: bool = False,
+               claim: bool = False) -> StudyRecord:
     """The study named by ``spec`` in ``storage``: created when new, checked when it exists.
 
     A study that exists may change only its budget and parallelism; any other difference is a
@@ -72,6 +73,8 @@ def open_study(spec: StudySpec, storage: Storage, *, must_exist: bool = False) -
             raise StorageError(
                 f"storage: study {spec.name!r} already exists in {storage.url} with a different "
                 f"{key!r}; give the study a new name, or restore its {key!r} to resume it")
+    if claim:  # about to run it: not while another controller does
+        refuse_if_running(storage, stored)
     if new != stored.spec:
         storage.update_spec(stored.id, new)
     return stored
@@ -122,10 +125,14 @@ def run_study(spec: StudySpec | dict[str, Any], *, view: View | None = None,
 
     check_service(spec)
     executor = executor or prepare_executor(spec)
+    try:
+        spec.study_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        executor.close()
+        raise SpecError("runs_dir", f"cannot create {spec.study_dir}: {exc.strerror}") from None
     storage = storage or get_storage(spec.storage_url)
     try:
-        study = open_study(spec, storage, must_exist=must_exist)
-        refuse_if_running(storage, study)
+        study = open_study(spec, storage, must_exist=must_exist, claim=True)
         controller = Controller(spec, study, storage, executor, view=view, poll_interval=poll_interval)
         restore = install_interrupt(controller)
         try:

@@ -64,6 +64,8 @@ def score_with_service(spec: StudySpec, job: JobSpec, state: JobState, extra: di
         return Outcome(Verdict.OBJECTIVE_FAILURE, None, f"evaluation: {exc}", extra)
     except ServiceUnavailable as exc:  # down or overloaded through every retry: run it again
         return Outcome(Verdict.INFRA_FAILURE, None, f"evaluation: {exc}", extra)
+    except (KeyError, TypeError, ValueError) as exc:  # a reply that is not the service's form
+        return Outcome(Verdict.INFRA_FAILURE, None, f"evaluation: unexpected reply ({exc!r})", extra)
     # Any other EvaluationError (a bad token, an unknown dataset or metric) is a setup fault
     # every trial would meet: it propagates and stops the study.
     scores = dict(result.scores)
