@@ -69,3 +69,25 @@ def test_serve_eval_bad_dataset_is_one_line_exit_2(tmp_path: Path) -> None:
                           timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("evotune: error: dataset val:") and done.stderr.count("\n") == 1
+
+
+def test_serve_eval_on_a_taken_port_is_one_line_exit_2() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = dict(os.environ, EVOTUNE_EVAL_TOKEN=TOKEN)
+        done = subprocess.run([sys.executable, "-m", "evotune", "serve-eval", "--dataset",
+                               "digits=sklearn:digits:validation", "--port", str(port)],
+                              env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr == f"evotune: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_serve_eval_refuses_a_zero_queue_timeout() -> None:
+    env = dict(os.environ, EVOTUNE_EVAL_TOKEN=TOKEN)
+    done = subprocess.run([sys.executable, "-m", "evotune", "serve-eval", "--dataset",
+                           "digits=sklearn:digits:validation", "--queue-timeout", "0"],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr == "evotune: error: queue_timeout_s: must be > 0, got 0.0\n"

@@ -71,8 +71,9 @@ class ServiceSettings:
         ):
             if value <= 0:
                 raise ServiceSetupError(f"{name}: must be > 0, got {value}")
-        if self.queue_timeout_s < 0:
-            raise ServiceSetupError(f"queue_timeout_s: must be >= 0, got {self.queue_timeout_s}")
+        # asyncio.wait_for(acquire, 0) times out even when a worker is free: 0 would refuse all.
+        if self.queue_timeout_s <= 0:
+            raise ServiceSetupError(f"queue_timeout_s: must be > 0, got {self.queue_timeout_s}")
 
 
 class ErrorBody(BaseModel):

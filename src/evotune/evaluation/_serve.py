@@ -48,10 +48,24 @@ def serve(
     """Serve ``settings`` on ``host:port`` until interrupted (Ctrl-C or SIGTERM)."""
     import uvicorn
 
+    _check_port(host, port)
     app = create_app(settings)
     uvicorn.run(
         app, host=host, port=port, log_level=log_level, server_header=False, timeout_keep_alive=5
     )
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one line, before loading datasets and workers, when the port is taken."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ServiceSetupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def serve_eval(
