@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -28,7 +28,30 @@ def _check_bounds(low: float, high: float, log: bool, raw_low: object, raw_high:
         raise SpecError("low", f"must be less than high ({show(raw_high)}), got {show(raw_low)}")
 
 
-class Float(Param):
+_N = TypeVar("_N", int, float)
+
+
+class _Range(Param, Generic[_N]):
+    """What Float and Int share: a range ``[low, high]`` on a linear or log scale."""
+
+    low: _N
+    high: _N
+    log: bool
+
+    def _args(self) -> tuple[Any, ...]:
+        return (self.low, self.high)
+
+    def _arg_names(self) -> tuple[str, ...]:
+        return ("low", "high")
+
+    def _fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"low": self.low, "high": self.high}
+        if self.log:
+            fields["log"] = True
+        return fields
+
+
+class Float(_Range[float]):
     """A real number in [low, high]; with ``log=True``, uniform in log space (low > 0).
 
     One continuous coordinate x in [0, 1]: ``low + x*(high-low)``, or ``low*(high/low)**x``.
@@ -116,20 +139,9 @@ class Float(Param):
             return f"must be in [{show(self.low)}, {show(self.high)}], got {show(value)}"
         return None
 
-    def _args(self) -> tuple[Any, ...]:
-        return (self.low, self.high)
-
-    def _arg_names(self) -> tuple[str, ...]:
-        return ("low", "high")
-
-    def _fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"low": self.low, "high": self.high}
-        if self.log:
-            fields["log"] = True
-        return fields
 
 
-class Int(Param):
+class Int(_Range[int]):
     """An integer in [low, high] (both within ±2**40); with ``log=True``, log-uniform (low >= 1).
 
     Linear scale, n = high - low + 1 values: one discrete coordinate whose grid is the bin
@@ -197,14 +209,3 @@ class Int(Param):
             return f"must be in [{self.low}, {self.high}], got {show(value)}"
         return None
 
-    def _args(self) -> tuple[Any, ...]:
-        return (self.low, self.high)
-
-    def _arg_names(self) -> tuple[str, ...]:
-        return ("low", "high")
-
-    def _fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = {"low": self.low, "high": self.high}
-        if self.log:
-            fields["log"] = True
-        return fields
