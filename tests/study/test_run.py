@@ -270,3 +270,11 @@ def test_unwritable_runs_dir_is_one_line_and_writes_nothing(make_study: Callable
     err = capsys.readouterr().err
     assert err.startswith("evotune: error: runs_dir: cannot create") and err.count("\n") == 1
     assert not (path.parent / "evotune.db").exists()
+
+
+def test_status_of_a_study_never_run_is_one_line_and_creates_nothing(
+        make_study: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
+    path = make_study()
+    assert main(["status", str(path)]) == 1
+    assert "no study named 'toy'" in capsys.readouterr().err
+    assert not (path.parent / "evotune.db").exists()

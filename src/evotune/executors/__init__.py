@@ -18,6 +18,7 @@ __all__ = [
     "JobSpec",
     "JobState",
     "JobStatus",
+    "check_kind",
     "create_executor",
     "executor_kinds",
     "register_executor",
@@ -40,14 +41,19 @@ def executor_kinds() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def check_kind(kind: str) -> None:
+    """Raise :class:`~evotune.errors.SpecError` (path ``executor.kind``) for an unknown kind."""
+    if kind not in _REGISTRY:
+        raise SpecError("executor.kind", f"unknown executor {kind!r}; known: {', '.join(executor_kinds())}")
+
+
 def create_executor(kind: str, options: Mapping[str, Any] | None = None) -> Executor:
     """Build the executor named ``kind`` with its options.
 
     Raises :class:`~evotune.errors.SpecError` (path ``executor.kind`` or
     ``executor.<option>``) for an unknown kind or a bad option.
     """
-    if kind not in _REGISTRY:
-        raise SpecError("executor.kind", f"unknown executor {kind!r}; known: {', '.join(executor_kinds())}")
+    check_kind(kind)
     factory = _REGISTRY[kind]
     if isinstance(factory, str):
         module_name, _, attr = factory.partition(":")

@@ -79,6 +79,7 @@ class Controller:
         # cancel, a release).
         self._pending: list[Write] = []
         self._releases: list[JobHandle] = []
+        self._poll_trouble: set[int] = set()  # trials whose last poll failed
 
     # -- public ----------------------------------------------------------------------------
 
@@ -341,8 +342,11 @@ class Controller:
             try:
                 state = self.executor.poll(t.handle)
             except ExecutorError as exc:
-                self.view.message(f"trial {number}: cannot poll its job ({exc}); will try again")
+                if number not in self._poll_trouble:  # once, not at every poll
+                    self._poll_trouble.add(number)
+                    self.view.message(f"trial {number}: cannot poll its job ({exc}); trying again")
                 continue
+            self._poll_trouble.discard(number)
             if not state.status.final:
                 continue
             del self.running[number]

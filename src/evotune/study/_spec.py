@@ -265,12 +265,11 @@ def load_study(path: Path | str) -> StudySpec:
 
 def _check_parts(spec: StudySpec) -> None:
     """Validate the sections whose schema belongs to another part (space, strategy, executor)."""
-    from evotune.executors import executor_kinds
+    from evotune.executors import check_kind
     from evotune.study._parts import build_space, build_strategy
     from evotune.trial import check_argv
 
     space = build_space(spec)
     build_strategy(spec, space)
-    if spec.executor.kind not in executor_kinds():
-        raise SpecError("executor.kind", f"unknown executor {spec.executor.kind!r}; known: {', '.join(executor_kinds())}")
+    check_kind(spec.executor.kind)
     check_argv(spec.job.argv, list(space.names), path="job.argv")
