@@ -109,3 +109,22 @@ def test_service_down_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monke
     assert "evotune: error: evaluation service http://127.0.0.1:9" in capsys.readouterr().err
 
 
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"metric": "rmse"}, "objective.metric: the service scores 'digits' (classification) with "
+                         "accuracy, balanced_accuracy, f1_macro, roc_auc, log_loss; not 'rmse'"),
+    ({"metric": "log_loss"}, "objective.direction: log_loss is better when smaller: use minimize"),
+])
+def test_metric_and_direction_are_checked_before_any_trial(eval_service: Any, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           change: dict[str, str], message: str) -> None:
+    monkeypatch.setenv("EVOTUNE_EVAL_TOKEN", TOKEN)
+    path = _study(tmp_path, eval_service.url)
+    spec = yaml.safe_load(path.read_text())
+    spec["objective"].update(change)
+    path.write_text(yaml.safe_dump(spec))
+    assert main(["run", str(path), "--quiet"]) == 2
+    assert capsys.readouterr().err == f"evotune: error: {message}\n"
+    assert not (tmp_path / "evotune.db").exists()

@@ -46,6 +46,18 @@ def check_service(spec: StudySpec) -> None:
         raise SpecError("objective.evaluation.dataset",
                         f"the service at {ev.url} has no dataset {ev.dataset!r}; it has: "
                         f"{', '.join(sorted(datasets)) or 'none'}")
+    from evotune.evaluation import METRIC_GOALS, METRICS
+
+    task, metric = datasets[ev.dataset].get("task"), spec.objective.metric
+    known = METRICS.get(task, ())
+    if metric not in known:
+        raise SpecError("objective.metric", f"the service scores {ev.dataset!r} ({task}) with "
+                                            f"{', '.join(known)}; not {metric!r}")
+    wanted = "maximize" if METRIC_GOALS[metric] == "max" else "minimize"
+    if spec.objective.direction != wanted:
+        raise SpecError("objective.direction", f"{metric} is better when "
+                                               f"{'larger' if wanted == 'maximize' else 'smaller'}: "
+                                               f"use {wanted}")
 
 
 def score_with_service(spec: StudySpec, job: JobSpec, state: JobState, extra: dict[str, Any],
