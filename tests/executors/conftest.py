@@ -131,7 +131,12 @@ def _local_backend(tmp_path: Path) -> Backend:
             pass
         stat = Path(f"/proc/{handle.data['pid']}/stat")
         deadline = time.monotonic() + 10
-        while stat.exists() and " Z " not in stat.read_text() and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            try:
+                if " Z " in stat.read_text():
+                    break
+            except (FileNotFoundError, ProcessLookupError):  # gone (reaped) meanwhile
+                break
             time.sleep(0.02)
 
     def new() -> Executor:

@@ -39,7 +39,14 @@ class Storage:
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
                 self.engine = create_engine(url, pool_pre_ping=True)
-            metadata.create_all(self.engine)
+            try:
+                metadata.create_all(self.engine)
+            except OperationalError as exc:
+                # Two processes opening a new SQLite file at once may both try to create the
+                # tables; the second one finds them made: look again, once.
+                if "already exists" not in str(exc):
+                    raise
+                metadata.create_all(self.engine)
             self._insert_event = insert(events)
             self._insert_trial = insert(trials)
             self._updates: dict[tuple[str, ...], Any] = {}
@@ -224,4 +231,4 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-__all__ = ["OperationalError", "Storage"]
+__all__ = ["Storage"]
