@@ -37,6 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+
+if __package__ in (None, ""):  # run as a script: make the `bench` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.provenance import git_commit
 from evotune.executors import _local
 from evotune.storage import TrialRecord
 from evotune.study import parse_study, run_study
@@ -154,20 +158,6 @@ def probe(n: int, folder: Path) -> dict[str, dict[str, float]]:
         "cpu_ms": float(forked.stdout.split()[-1]),
     }
     return out
-
-
-def git_commit() -> str:
-    """The checkout's commit (``-dirty`` when it has uncommitted changes), or ``?``."""
-    try:
-        return subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
 
 
 def run(trials: int, workers: int, job_seconds: float, folder: Path) -> dict[str, Any]:

@@ -45,7 +45,6 @@ import heapq
 import json
 import math
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +55,10 @@ from typing import Any
 
 import numpy as np
 
+
+if __package__ in (None, ""):  # run as a script: make the `bench` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.provenance import git_commit
 from evotune.executors import Executor, JobHandle, JobSpec, JobState, JobStatus, register_executor
 from evotune.storage import get_storage
 from evotune.study import open_study, parse_study, run_study
@@ -253,20 +256,6 @@ def run_once(
         "zero_overhead_busy": sum(durations[:trials]) / (workers * ceiling),
         **utilization(spans, workers),
     }
-
-
-def git_commit() -> str:
-    """The checkout's commit (``-dirty`` when it has uncommitted changes), or ``?``."""
-    try:
-        return subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).parent,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
 
 
 def loadavg() -> str:

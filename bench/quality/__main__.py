@@ -12,6 +12,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from ..provenance import git_commit
 from .evotune_adapter import EVOTUNE_NAMES
 from .peers import PEER_NAMES
 from .plots import convergence_grid, rank_bars
@@ -41,14 +42,6 @@ def _plan(args: argparse.Namespace) -> Plan:
         seeds = tuple(range(args.seeds))
     budgets = tuple(int(b) for b in args.budgets.split(","))
     return Plan(problems, optimizers, seeds, budgets, n_ref)
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _versions() -> dict[str, str]:
@@ -110,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - t0
     meta = {
         "command": command.strip(), "date_utc": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _commit(), "wall_seconds": round(wall, 1), "workers": args.workers,
+        "commit": git_commit(), "wall_seconds": round(wall, 1), "workers": args.workers,
         "budgets": list(plan.budgets), "seeds": kept, "seeds_planned": list(plan.seeds),
         "time_limit_min": args.time_limit, "batch": 8,
         "optimizers": list(plan.optimizers), "problems": list(plan.problems),

@@ -12,10 +12,8 @@ executor allows, and only what was truly lost runs again.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import math
 import os
 import shutil
-import signal
 import socket
 import threading
 import time
@@ -28,7 +26,7 @@ from evotune.executors import Executor, JobHandle, JobSpec, JobState, JobStatus
 from evotune.storage import Storage, StudyRecord, Write
 from evotune.strategies import Strategy
 from evotune.study._journal import Trial, replay
-from evotune.study._outcome import Outcome, Verdict, judge
+from evotune.study._outcome import Outcome, Verdict, json_safe, judge
 from evotune.study._parts import build_space, build_strategy
 from evotune.study._spec import StudySpec
 from evotune.study._view import Progress, QuietView, View
@@ -82,6 +80,10 @@ class Controller:
         self._poll_trouble: set[int] = set()  # trials whose last poll failed
 
     # -- public ----------------------------------------------------------------------------
+
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupt.is_set()
 
     def interrupt(self) -> None:
         """Ask the loop to stop: running trials are cancelled and recorded; resume continues."""
@@ -370,7 +372,7 @@ class Controller:
     def _judge(self, t: Trial, state: JobState) -> Outcome | None:
         assert t.job is not None
         metrics = read_metrics(t.job.stdout_path, t.job.output_dir)
-        extra = {"reported": _json_safe(metrics.final()), "job": {"status": state.status.value,
+        extra = {"reported": json_safe(metrics.final()), "job": {"status": state.status.value,
                                                      "exit_code": state.exit_code, "reason": state.reason}}
         objective = self.spec.objective
         if objective.source == "evaluation" and state.status is JobStatus.SUCCEEDED:
@@ -474,30 +476,3 @@ class Controller:
         except ExecutorError as exc:
             self.view.message(f"executor: {exc}")
             return False
-
-
-def install_interrupt(controller: Controller) -> Callable[[], None]:
-    """Route Ctrl-C and SIGTERM to a graceful stop; a second Ctrl-C stops at once.
-    Returns a function that restores the previous handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-
-    def handler(signum: int, frame: Any) -> None:
-        if controller._interrupt.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        controller.interrupt()
-
-    for sig in previous:
-        signal.signal(sig, handler)
-
-    def restore() -> None:
-        for sig, h in previous.items():
-            signal.signal(sig, h)
-
-    return restore
-
-
-def _json_safe(values: dict[str, float]) -> dict[str, float | str]:
-    """Metric values fit for any JSON store: NaN and infinities as the strings "nan", "inf"."""
-    return {k: (v if math.isfinite(v) else str(v)) for k, v in values.items()}

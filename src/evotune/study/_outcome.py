@@ -45,3 +45,8 @@ def judge(state: JobState, score: float | None, metric: str, metrics: dict[str, 
         # is the job's answer; the exit code is kept as a note.
         return Outcome(Verdict.SCORED, score, f"{reason} after reporting", metrics)
     return Outcome(Verdict.INFRA_FAILURE, None, reason, metrics)
+
+
+def json_safe(values: dict[str, float]) -> dict[str, float | str]:
+    """Metric values fit for any JSON store: NaN and infinities as the strings "nan", "inf"."""
+    return {k: (v if math.isfinite(v) else str(v)) for k, v in values.items()}

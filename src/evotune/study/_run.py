@@ -10,7 +10,8 @@ from typing import Any
 from evotune.errors import SpecError, StorageError
 from evotune.executors import Executor, create_executor
 from evotune.storage import Storage, StudyRecord, TrialRecord, get_storage
-from evotune.study._controller import Controller, install_interrupt
+from evotune.study._controller import Controller
+from evotune.study._signals import install_interrupt
 from evotune.study._spec import StudySpec, parse_study
 from evotune.study._view import View
 
