@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from evotune.errors import SpecError
+from evotune.errors import ExecutorError, SpecError
 from evotune.executors._base import Executor, JobHandle, JobSpec, JobState, JobStatus
 from evotune.executors._docker_engine import engine_errors, one_line, parse_time
 from evotune.executors._docker_options import DockerOptions, parse_docker_options
@@ -267,8 +267,11 @@ class DockerExecutor(Executor):
             with engine_errors():
                 data = client.api.logs(ref, stdout=streams[0], stderr=streams[1], timestamps=False)
             path = Path(handle.data[path_key])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data if isinstance(data, bytes) else b"")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data if isinstance(data, bytes) else b"")
+            except OSError as exc:  # a full or read-only disk: the controller's edge, one line
+                raise ExecutorError(f"cannot save the logs of {ref} to {path}: {exc.strerror}") from exc
 
     @staticmethod
     def _exit(state: Mapping[str, Any]) -> tuple[int, str | None]:
