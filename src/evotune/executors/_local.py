@@ -56,7 +56,7 @@ from typing import Any, ClassVar
 
 from evotune.errors import ExecutorError, SpecError
 from evotune.executors._base import Executor, JobHandle, JobSpec, JobState, JobStatus
-from evotune.executors._local_launcher import Launcher, LauncherError
+from evotune.executors._local_launcher import Launcher, LauncherError, proc_stat
 from evotune.trial import RESERVED_ENV
 
 __all__ = ["LocalExecutor"]
@@ -86,22 +86,6 @@ class _Job:
     kill_sent: bool = False
     final: JobState | None = None
     boot_id: str | None = None  # of the machine the job started on (None: not recorded)
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, start time in clock ticks since boot) from ``/proc/<pid>/stat``, or
-    ``None`` when there is no such process (or no ``/proc``)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            raw = handle.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    # The command name (field 2) is in parentheses and may hold spaces and parentheses.
-    fields = raw[raw.rfind(")") + 2 :].split()
-    try:
-        return fields[0], int(fields[19])
-    except (IndexError, ValueError):
-        return None
 
 
 def _boot_id() -> str | None:
@@ -277,7 +261,7 @@ class LocalExecutor(Executor):
     def _alive(self, job: _Job) -> bool:
         """Whether the recorded wrapper process still runs (not a zombie, not a new process
         that reuses its pid)."""
-        stat = _proc_stat(job.pid)
+        stat = proc_stat(job.pid)
         if stat is None:
             if os.path.isdir("/proc"):
                 return False

@@ -70,14 +70,26 @@ def _unframe(buffer: bytearray) -> list[tuple[Any, ...]]:
     return messages
 
 
-def _proc_start(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22)."""
+def proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, start time in clock ticks since boot) from ``/proc/<pid>/stat``, or
+    ``None`` when there is no such process (or no ``/proc``)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             raw = handle.read().decode("ascii", "replace")
-        return int(raw[raw.rfind(")") + 2 :].split()[19])
-    except (OSError, IndexError, ValueError):
+    except OSError:
         return None
+    # The command name (field 2) is in parentheses and may hold spaces and parentheses.
+    fields = raw[raw.rfind(")") + 2 :].split()
+    try:
+        return fields[0], int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def _proc_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (``/proc/<pid>/stat`` field 22)."""
+    stat = proc_stat(pid)
+    return None if stat is None else stat[1]
 
 
 # -- the launcher process ---------------------------------------------------------------------
