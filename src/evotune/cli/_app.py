@@ -69,12 +69,13 @@ def resume(study: Path = StudyFile, storage: str | None = StorageOpt,
 
 def _summary(path: Path, storage: str | None):  # type: ignore[no-untyped-def]
     from evotune.errors import StorageError
-    from evotune.storage import get_storage
+    from evotune.storage import get_storage, sqlite_file
     from evotune.study import open_study, summarize
 
     spec = _load(path, storage)
     url = spec.storage_url
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
         # Reading a study must not create an empty database.
         raise StorageError(f"storage: no study named {spec.name!r}: {url} does not exist; "
                            "start it with `evotune run`")

@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 from evotune.storage._records import Event, StudyRecord, TrialRecord, Write
-from evotune.storage._sql import Storage
+from evotune.storage._sql import Storage, sqlite_file
 
-__all__ = ["Event", "Storage", "StudyRecord", "TrialRecord", "Write", "get_storage"]
+__all__ = ["Event", "Storage", "StudyRecord", "TrialRecord", "Write", "get_storage", "sqlite_file"]
 
 
 def get_storage(url: str) -> Storage:

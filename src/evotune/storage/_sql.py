@@ -62,9 +62,9 @@ class Storage:
 
     @staticmethod
     def _prepare_sqlite_path(url: str) -> None:
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
 
     # -- studies ---------------------------------------------------------------------------
 
@@ -206,6 +206,14 @@ class _Translate:
         return suppressed
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL; ``None`` for another database or SQLite in memory."""
+    if not url.startswith("sqlite") or ":///" not in url:
+        return None
+    path = url.split(":///", 1)[1]
+    return Path(path).expanduser() if path and path != ":memory:" else None
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL + synchronous=NORMAL: a commit survives the controller's own crash (even SIGKILL);
@@ -231,4 +239,4 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-__all__ = ["Storage"]
+__all__ = ["Storage", "sqlite_file"]
